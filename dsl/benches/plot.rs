@@ -1,0 +1,2 @@
+//! Benchmark (rerun with `cargo bench -p stratbook-dsl --bench plot`).
+fn main() {}

@@ -1,0 +1,1 @@
+//! `Frame`: a table of named columns (trades, sweeps), backed by polars.

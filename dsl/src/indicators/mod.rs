@@ -1,0 +1,1 @@
+//! Indicators computed in Rust over whole series.

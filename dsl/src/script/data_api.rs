@@ -1,0 +1,7 @@
+//! Rhai bindings: data.
+
+use super::api::Api;
+use crate::runtime::Runtime;
+use std::sync::Arc;
+
+pub fn register(_api: &mut Api, _rt: &Arc<Runtime>) {}

@@ -1,0 +1,143 @@
+//! The documentation of every built-in: signature, one-line summary, body and a Rhai example.
+//! The same text backs `help()`, the kernel's completion and inspect, and the generated reference.
+
+use std::collections::BTreeMap;
+
+/// One documented name (all its overloads share one entry).
+#[derive(Clone, Debug, Default)]
+pub struct FnDoc {
+    pub name: String,
+    pub family: String,
+    /// One line per overload, e.g. `sma(src: Series, period: int) -> Series`.
+    pub signatures: Vec<String>,
+    /// Markdown-ish text: a summary line, details, and a ```rhai example.
+    pub doc: String,
+    /// A method (`x.name(...)`) or property (`x.name`) of this type, if it is one.
+    pub receiver: Option<String>,
+}
+
+impl FnDoc {
+    pub fn summary(&self) -> &str {
+        self.doc.lines().next().unwrap_or("")
+    }
+
+    /// The full text shown by `help("name")` and inspect.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for sig in &self.signatures {
+            s.push_str(sig);
+            s.push('\n');
+        }
+        s.push('\n');
+        s.push_str(self.doc.trim());
+        s.push('\n');
+        s
+    }
+}
+
+/// All documented names by family (Data, Series, Indicators, Strategy, Backtest, Display, ...).
+#[derive(Clone, Debug, Default)]
+pub struct Docs {
+    entries: BTreeMap<String, FnDoc>,
+}
+
+impl Docs {
+    /// Adds a signature to `name` (creating the entry on first use; the first doc given wins).
+    pub fn add(
+        &mut self,
+        family: &str,
+        name: &str,
+        signature: &str,
+        doc: &str,
+        receiver: Option<&str>,
+    ) {
+        let key = match receiver {
+            Some(r) => format!("{r}.{name}"),
+            None => name.to_string(),
+        };
+        let e = self.entries.entry(key).or_insert_with(|| FnDoc {
+            name: name.into(),
+            family: family.into(),
+            signatures: Vec::new(),
+            doc: doc.trim().to_string(),
+            receiver: receiver.map(str::to_string),
+        });
+        if e.doc.is_empty() {
+            e.doc = doc.trim().to_string();
+        }
+        if !e.signatures.iter().any(|s| s == signature) {
+            e.signatures.push(signature.to_string());
+        }
+    }
+
+    /// A free function (`name`) or, failing that, the first method/property of that name.
+    pub fn get(&self, name: &str) -> Option<&FnDoc> {
+        self.entries
+            .get(name)
+            .or_else(|| self.entries.values().find(|d| d.name == name))
+    }
+
+    /// A method or property of a type (`Series.shift`).
+    pub fn method(&self, type_name: &str, name: &str) -> Option<&FnDoc> {
+        self.entries.get(&format!("{type_name}.{name}"))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FnDoc> {
+        self.entries.values()
+    }
+
+    /// Free functions (not methods), sorted by name.
+    pub fn functions(&self) -> impl Iterator<Item = &FnDoc> {
+        self.entries.values().filter(|d| d.receiver.is_none())
+    }
+
+    /// Methods and properties of a type.
+    pub fn methods_of<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = &'a FnDoc> + 'a {
+        self.entries
+            .values()
+            .filter(move |d| d.receiver.as_deref() == Some(type_name))
+    }
+
+    pub fn families(&self) -> Vec<String> {
+        let mut f: Vec<String> = Vec::new();
+        for d in self.entries.values() {
+            if !f.contains(&d.family) {
+                f.push(d.family.clone());
+            }
+        }
+        f
+    }
+
+    /// Names within edit distance 2 (or sharing a prefix) of `name`, closest first.
+    pub fn closest(&self, name: &str, limit: usize) -> Vec<String> {
+        let mut scored: Vec<(usize, String)> = self
+            .functions()
+            .map(|d| {
+                (
+                    edit_distance(&d.name.to_lowercase(), &name.to_lowercase()),
+                    d.name.clone(),
+                )
+            })
+            .filter(|(dist, n)| *dist <= 2 || (name.len() >= 3 && n.starts_with(&name[..3])))
+            .collect();
+        scored.sort();
+        scored.dedup_by(|a, b| a.1 == b.1);
+        scored.into_iter().take(limit).map(|(_, n)| n).collect()
+    }
+}
+
+/// Levenshtein distance (small inputs: names).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,117 @@
+//! Rendering script values as MIME bundles (`text/plain` always, richer types where they help).
+
+use crate::display::{MimeBundle, fmt_num, html_escape};
+use crate::series::Series;
+use rhai::Dynamic;
+
+/// A value that knows how to show itself.
+pub trait Render {
+    fn render(&self) -> MimeBundle;
+}
+
+/// Renders any script value.
+pub fn render(v: &Dynamic) -> MimeBundle {
+    if let Some(b) = try_render_custom(v) {
+        return b;
+    }
+    if v.is_map() {
+        let m = v.clone().cast::<rhai::Map>();
+        return render_map(&m);
+    }
+    if v.is_string() {
+        // Strings show quoted, as a REPL does.
+        return MimeBundle::text(format!("{:?}", v.clone().into_string().unwrap_or_default()));
+    }
+    if let Ok(f) = v.as_float() {
+        return MimeBundle::text(fmt_float(f));
+    }
+    MimeBundle::text(v.to_string())
+}
+
+fn fmt_float(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+macro_rules! try_types {
+    ($v:expr, $($t:ty),* $(,)?) => {
+        $( if let Some(x) = $v.read_lock::<$t>() { return Some(Render::render(&*x)); } )*
+    };
+}
+
+fn try_render_custom(v: &Dynamic) -> Option<MimeBundle> {
+    try_types!(v, Series, crate::bars::Bars, super::display_api::Rich);
+    None
+}
+
+/// A map as a two-column table (stats maps read well this way).
+pub fn render_map(m: &rhai::Map) -> MimeBundle {
+    let mut text = String::from("#{\n");
+    let mut html = String::from("<table class=\"stratbook-map\"><tbody>");
+    for (k, v) in m {
+        let shown = if let Ok(f) = v.as_float() {
+            fmt_num(f)
+        } else {
+            short(v)
+        };
+        text.push_str(&format!("  {k}: {shown},\n"));
+        html.push_str(&format!(
+            "<tr><th style=\"text-align:left\">{}</th><td style=\"text-align:right\">{}</td></tr>",
+            html_escape(k),
+            html_escape(&shown)
+        ));
+    }
+    text.push('}');
+    html.push_str("</tbody></table>");
+    let mut b = MimeBundle::text(text);
+    if !m.is_empty() {
+        b = b.with("text/html", html);
+    }
+    b
+}
+
+fn short(v: &Dynamic) -> String {
+    let s = render(v).plain().unwrap_or_default().to_string();
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(79).collect::<String>())
+    } else {
+        s
+    }
+}
+
+impl Render for Series {
+    fn render(&self) -> MimeBundle {
+        let n = self.len();
+        let kind = if self.is_bool() { "bool" } else { "f64" };
+        let fmt = |x: f64| {
+            if self.is_bool() {
+                (x != 0.0).to_string()
+            } else {
+                fmt_num(x)
+            }
+        };
+        let vals: Vec<String> = if n <= 10 {
+            self.values().iter().map(|&x| fmt(x)).collect()
+        } else {
+            let mut v: Vec<String> = self.values()[..5].iter().map(|&x| fmt(x)).collect();
+            v.push("…".into());
+            v.extend(self.values()[n - 5..].iter().map(|&x| fmt(x)));
+            v
+        };
+        let mut text = format!("Series[{kind}; {n}] [{}]", vals.join(", "));
+        if self.is_bool() {
+            text.push_str(&format!(" ({} true)", self.count()));
+        } else if n > 0 {
+            text.push_str(&format!(
+                " (last {}, min {}, max {})",
+                fmt_num(self.last()),
+                fmt_num(self.min()),
+                fmt_num(self.max())
+            ));
+        }
+        MimeBundle::text(text)
+    }
+}

