@@ -1,8 +1,93 @@
-//! `help()` and `help("name")`.
+//! `help()`, `help("name")` and `help("Type")`: the built-in reference, by family, from the same
+//! docs that back completion and inspect.
 
 use super::docs::Docs;
 use crate::runtime::Runtime;
 use rhai::Engine;
 use std::sync::Arc;
 
-pub fn register(_engine: &mut Engine, _rt: &Arc<Runtime>, _docs: Arc<Docs>) {}
+/// The text of `help()`: every family with its names and one-line summaries.
+pub fn overview(docs: &Docs) -> String {
+    let mut out = String::from(
+        "Stratbook built-ins by family. help(\"name\") shows one with an example; help(\"Series\") lists a type's methods.\n",
+    );
+    for fam in docs.families() {
+        out.push_str(&format!("\n{fam}\n"));
+        let mut seen = Vec::new();
+        for d in docs.iter().filter(|d| d.family == fam) {
+            let label = match &d.receiver {
+                Some(r) => format!("{r}.{}", d.name),
+                None => d.name.clone(),
+            };
+            if seen.contains(&label) {
+                continue;
+            }
+            seen.push(label.clone());
+            out.push_str(&format!("  {label:<24} {}\n", d.summary()));
+        }
+    }
+    out.push_str(&format!(
+        "\nStandard library: {}\n",
+        super::stdlib::qualified_names().join(", ")
+    ));
+    out
+}
+
+/// The text of `help("name")`.
+pub fn topic(docs: &Docs, name: &str) -> String {
+    if let Some((ty, m)) = name.split_once('.') {
+        if let Some(d) = docs.method(ty, m) {
+            return d.render();
+        }
+    }
+    let methods: Vec<_> = docs.methods_of(name).collect();
+    if !methods.is_empty() {
+        let mut out = format!("{name}: methods and properties\n\n");
+        for d in methods {
+            out.push_str(&format!(
+                "  {:<38} {}\n",
+                d.signatures.first().cloned().unwrap_or_default(),
+                d.summary()
+            ));
+        }
+        return out;
+    }
+    if let Some(d) = docs.get(name) {
+        return d.render();
+    }
+    if let Some(s) = super::stdlib::describe(name) {
+        return s;
+    }
+    let close = docs.closest(name, 5);
+    if close.is_empty() {
+        format!("no built-in named '{name}'; help() lists them all")
+    } else {
+        format!(
+            "no built-in named '{name}'; did you mean {}?",
+            close.join(", ")
+        )
+    }
+}
+
+pub fn document(docs: &mut Docs) {
+    docs.add(
+        "General",
+        "help",
+        "help() / help(name: string)",
+        "Lists the built-ins by family, or shows one with its signature and an example.\n\n```rhai\nhelp();\nhelp(\"sma\");\nhelp(\"Series\");\n```",
+        None,
+    );
+}
+
+pub fn register(engine: &mut Engine, rt: &Arc<Runtime>, docs: Arc<Docs>) {
+    let (r, d) = (rt.clone(), docs.clone());
+    engine.register_fn("help", move || r.emitter.stdout(overview(&d)));
+    let (r, d) = (rt.clone(), docs);
+    engine.register_fn("help", move |name: &str| {
+        let mut t = topic(&d, name);
+        if !t.ends_with('\n') {
+            t.push('\n');
+        }
+        r.emitter.stdout(t)
+    });
+}

@@ -76,6 +76,7 @@ impl Session {
             let mut api = Api::new(&mut engine, &mut docs);
             register_all(&mut api, &runtime);
         }
+        super::help::document(&mut docs);
         let docs = Arc::new(docs);
         super::help::register(&mut engine, &runtime, docs.clone());
         super::stdlib::register(&mut engine);

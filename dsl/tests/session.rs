@@ -1,0 +1,214 @@
+//! The Session as the kernel drives it: state across cells, errors, completion, interrupts.
+
+use dsl::data::config::Config;
+use dsl::display::Output;
+use dsl::script::{Completeness, Session};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn session() -> (Session, Arc<Mutex<Vec<Output>>>) {
+    let dir = std::env::temp_dir().join(format!("stratbook-session-{}", std::process::id()));
+    let s = Session::new(Config::for_home(dir));
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let o = out.clone();
+    s.set_sink(move |x| o.lock().unwrap().push(x));
+    (s, out)
+}
+
+fn plain(s: &mut Session, code: &str) -> String {
+    let r = s.execute(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+    r.value
+        .map(|v| v.plain().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn variables_functions_and_closures_persist_across_cells() {
+    let (mut s, _) = session();
+    s.execute("let x = 10; fn double(a) { a * 2 }").unwrap();
+    assert_eq!(plain(&mut s, "double(x)"), "20");
+    s.execute("let k = 5; let add = |v| v + k;").unwrap();
+    assert_eq!(plain(&mut s, "add.call(1)"), "6");
+    s.execute("fn double(a) { a * 3 }").unwrap();
+    assert_eq!(plain(&mut s, "double(x)"), "30");
+}
+
+#[test]
+fn rerunning_a_cell_does_not_grow_the_scope() {
+    let (mut s, _) = session();
+    for _ in 0..5 {
+        s.execute("let big = series([1, 2, 3]); let y = 1;")
+            .unwrap();
+    }
+    assert_eq!(s.variable_names().len(), 2);
+}
+
+#[test]
+fn trailing_semicolon_suppresses_the_value() {
+    let (mut s, _) = session();
+    assert_eq!(plain(&mut s, "1 + 1"), "2");
+    assert_eq!(plain(&mut s, "1 + 1;"), "");
+}
+
+#[test]
+fn series_arithmetic_accepts_ints_on_either_side() {
+    let (mut s, _) = session();
+    s.execute("let a = series([1, 2, 3]);").unwrap();
+    assert!(plain(&mut s, "(a * 2 + 1)[-1]").starts_with("7"));
+    assert!(plain(&mut s, "(10 - a)[0]").starts_with("9"));
+    assert!(plain(&mut s, "(a > 1).count()").starts_with("2"));
+    assert!(plain(&mut s, "((a > 1) & (a < 3)).count()").starts_with("1"));
+    assert!(plain(&mut s, "a.shift(1)[0]").contains("NaN"));
+}
+
+#[test]
+fn errors_carry_line_column_caret_and_hint() {
+    let (mut s, _) = session();
+    s.execute("let close_px = 1;").unwrap();
+    let e = s.execute("let a = 1;\nlet b = close_pxx + 1;").unwrap_err();
+    assert_eq!(e.ename, "SyntaxError");
+    assert_eq!(e.line, Some(2));
+    let tb = e.traceback.join("\n");
+    assert!(tb.contains("cell[") && tb.contains(":2:9"), "{tb}");
+    assert!(
+        tb.contains("let b = close_pxx + 1;") && tb.contains("^"),
+        "{tb}"
+    );
+    assert!(tb.contains("did you mean 'close_px'"), "{tb}");
+
+    let e = s.execute("seriess([1])").unwrap_err();
+    assert!(
+        e.traceback.join("\n").contains("did you mean 'series'"),
+        "{e}"
+    );
+
+    let e = s.execute("series(1, 2, 3)").unwrap_err();
+    assert_eq!(e.ename, "TypeError", "{e}");
+    assert!(
+        e.traceback
+            .join("\n")
+            .contains("series(values: array) -> Series"),
+        "{e}"
+    );
+
+    let e = s.execute("let q = series([1]);\nq[5]").unwrap_err();
+    assert!(
+        e.evalue.contains("out of range") && e.line == Some(2),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_missing_semicolon_points_at_the_end_of_the_line() {
+    let (mut s, _) = session();
+    let e = s.execute("let a = 1\nlet b = 2;").unwrap_err();
+    assert_eq!((e.line, e.column), (Some(1), Some(10)), "{e}");
+    assert!(
+        e.traceback
+            .join("\n")
+            .contains("end the statement with ';'")
+    );
+}
+
+#[test]
+fn is_complete_follows_the_parser() {
+    let (s, _) = session();
+    assert_eq!(s.is_complete("let x = 1;"), Completeness::Complete);
+    assert!(matches!(
+        s.is_complete("fn f(x) {"),
+        Completeness::Incomplete(_)
+    ));
+    assert!(matches!(
+        s.is_complete("let a = [1, 2,"),
+        Completeness::Incomplete(_)
+    ));
+    assert_eq!(s.is_complete("let x = 1 }"), Completeness::Invalid);
+    assert_eq!(s.is_complete("let x = ;"), Completeness::Invalid);
+}
+
+#[test]
+fn completion_offers_builtins_variables_and_methods() {
+    let (mut s, _) = session();
+    s.execute("let my_series = series([1, 2]); fn my_fn(a) { a }")
+        .unwrap();
+    let c = s.complete("ser", 3);
+    assert!(c.matches.contains(&"series".to_string()), "{:?}", c.matches);
+    assert_eq!((c.start, c.end), (0, 3));
+    let c = s.complete("my_", 3);
+    assert!(
+        c.matches.contains(&"my_series".into()) && c.matches.contains(&"my_fn".into()),
+        "{:?}",
+        c.matches
+    );
+    let c = s.complete("my_series.sh", 12);
+    assert_eq!(c.matches, vec!["shift".to_string()]);
+    assert_eq!(c.start, 10);
+}
+
+#[test]
+fn inspect_shows_signature_and_example() {
+    let (mut s, _) = session();
+    let t = s.inspect("series(", 7).unwrap();
+    assert!(
+        t.contains("series(values: array) -> Series") && t.contains("```rhai"),
+        "{t}"
+    );
+    s.execute("let v = series([1, 2]);").unwrap();
+    let t = s.inspect("v", 1).unwrap();
+    assert!(t.starts_with("v: Series"), "{t}");
+}
+
+#[test]
+fn print_debug_and_help_stream_out() {
+    let (mut s, out) = session();
+    s.execute("print(\"hello\"); debug(42); help(\"series\");")
+        .unwrap();
+    let o = out.lock().unwrap();
+    assert!(matches!(&o[0], Output::Stream { stderr: false, text } if text == "hello\n"));
+    assert!(matches!(&o[1], Output::Stream { stderr: true, text } if text.contains("42")));
+    assert!(
+        matches!(&o[2], Output::Stream { stderr: false, text } if text.contains("series(values: array)"))
+    );
+}
+
+#[test]
+fn display_with_id_then_update() {
+    let (mut s, out) = session();
+    s.execute("display(1, #{ id: \"p\" }); update_display(2, \"p\");")
+        .unwrap();
+    let o = out.lock().unwrap();
+    assert!(matches!(&o[0], Output::Display { display_id: Some(id), .. } if id == "p"));
+    assert!(matches!(&o[1], Output::UpdateDisplay { display_id, .. } if display_id == "p"));
+}
+
+#[test]
+fn an_infinite_loop_is_interrupted_and_state_survives() {
+    let (mut s, _) = session();
+    s.execute("let kept = 7;").unwrap();
+    let cancel = s.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        cancel.cancel();
+    });
+    let start = Instant::now();
+    let e = s.execute("let i = 0; loop { i += 1; }").unwrap_err();
+    t.join().unwrap();
+    assert_eq!(e.ename, "Interrupted");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert_eq!(plain(&mut s, "kept"), "7");
+}
+
+#[test]
+fn pager_cells_return_help() {
+    let (mut s, _) = session();
+    let r = s.execute("?series").unwrap();
+    assert!(r.page.unwrap().contains("series(values: array)"));
+}
+
+#[test]
+fn the_sandbox_has_no_eval_and_no_file_imports() {
+    let (mut s, _) = session();
+    assert!(s.execute("eval(\"1\")").is_err());
+    let e = s.execute("import \"/etc/passwd\" as p;").unwrap_err();
+    assert!(e.ename == "ImportError", "{e}");
+}
