@@ -222,14 +222,4 @@ mod tests {
     }
 }
 
-impl crate::script::render::Render for Bars {
-    fn render(&self) -> crate::display::MimeBundle {
-        crate::display::MimeBundle::text(format!(
-            "Bars {} {} ({} bars, {})",
-            self.id,
-            self.interval,
-            self.len(),
-            self.source.label()
-        ))
-    }
-}
+// `Render for Bars` (the HTML table and its text twin) lives in data/render.rs.

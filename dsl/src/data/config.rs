@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The default AVE Data API base (see shared/ave-api.md §1).
 pub const DEFAULT_AVE_BASE: &str = "https://prod.ave-api.com";
@@ -59,6 +60,51 @@ impl Plan {
     }
 }
 
+/// Client tuning: timeouts, retries and backoff. Defaults suit the real API; tests shrink them so
+/// fault paths run in milliseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientOptions {
+    /// Whole-request timeout (connect + response + body).
+    pub timeout: Duration,
+    /// Attempts after the first one for throttling, 5xx, timeouts and malformed bodies.
+    pub max_retries: u32,
+    /// First backoff delay; doubled on each retry.
+    pub backoff: Duration,
+    /// Longest single wait (backoff or `Retry-After`). A `Retry-After` above it fails at once.
+    pub max_wait: Duration,
+    /// Requests per second; `None` means the plan's rate.
+    pub rps: Option<f64>,
+    /// Kline points asked for per request (AVE's maximum is 1000).
+    pub page_limit: u32,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            max_retries: 4,
+            backoff: Duration::from_millis(500),
+            max_wait: Duration::from_secs(60),
+            rps: None,
+            page_limit: 1000,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Options for tests against a local mock: short timeouts and delays, no rate limit.
+    pub fn fast() -> Self {
+        ClientOptions {
+            timeout: Duration::from_millis(1500),
+            max_retries: 3,
+            backoff: Duration::from_millis(5),
+            max_wait: Duration::from_secs(3),
+            rps: Some(10_000.0),
+            page_limit: 1000,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub api_key: Option<ApiKey>,
@@ -68,6 +114,8 @@ pub struct Config {
     pub home: PathBuf,
     /// Never touch the network.
     pub offline: bool,
+    /// Timeouts, retries and rate override for the AVE client.
+    pub client: ClientOptions,
 }
 
 impl Config {
@@ -91,7 +139,8 @@ impl Config {
                 .unwrap_or(Plan::Free),
             home,
             offline: var("STRATBOOK_OFFLINE")
-                .is_some_and(|v| v != "0" && v.to_ascii_lowercase() != "false"),
+                .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")),
+            client: ClientOptions::default(),
         }
     }
 
@@ -103,7 +152,27 @@ impl Config {
             plan: Plan::Free,
             home: home.into(),
             offline: true,
+            client: ClientOptions::default(),
         }
+    }
+
+    /// A config for a mock AVE server at `base`: online, plan pro, fast client options.
+    pub fn for_mock(home: impl Into<PathBuf>, base: &str, key: Option<&str>) -> Config {
+        Config {
+            api_key: key.map(ApiKey::new),
+            api_base: base.trim_end_matches('/').to_string(),
+            plan: Plan::Pro,
+            home: home.into(),
+            offline: false,
+            client: ClientOptions::fast(),
+        }
+    }
+
+    /// Requests per second the client allows itself.
+    pub fn requests_per_second(&self) -> f64 {
+        self.client
+            .rps
+            .unwrap_or(self.plan.requests_per_second() as f64)
     }
 
     pub fn cache_path(&self) -> PathBuf {

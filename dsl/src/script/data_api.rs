@@ -1,7 +1,530 @@
-//! Rhai bindings: data.
+//! Rhai bindings for market data (family "Data"): `klines`, `pair_klines`, the demo feed,
+//! `prices`, `search_tokens`, `token`, `chains`, CSV/Parquet files, and `Bars` properties and
+//! methods (`resample`, `align`, `head`/`tail`, `to_csv`/`to_parquet`).
+//!
+//! One `DataService` per session, created on first use from the session's config. Long fetches
+//! show an updating progress display and stop at the next page when the cell is interrupted.
 
-use super::api::Api;
-use crate::runtime::Runtime;
-use std::sync::Arc;
+use super::api::{Api, IntoRhai, RhaiResult, check_keys, opt_i64, opt_str, rt_err};
+use crate::bars::Bars;
+use crate::data::ids::Kind;
+use crate::data::market::Token;
+use crate::data::service::{DataService, Hooks, KlineQuery};
+use crate::data::{demo, files, resample};
+use crate::interval::Interval;
+use crate::runtime::{Progress, Runtime};
+use crate::series::Series;
+use rhai::{Array, Dynamic, INT, Map};
+use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 
-pub fn register(_api: &mut Api, _rt: &Arc<Runtime>) {}
+type Svc = Arc<OnceLock<DataService>>;
+
+fn svc<'a>(s: &'a Svc, rt: &Runtime) -> &'a DataService {
+    s.get_or_init(|| DataService::new(rt.config.clone()))
+}
+
+fn interval(s: &str) -> RhaiResult<Interval> {
+    Interval::parse(s.trim()).rhai()
+}
+
+/// A time option: unix seconds (int or float) or "YYYY-MM-DD[ HH:MM]".
+fn opt_time(m: &Map, key: &str) -> RhaiResult<Option<i64>> {
+    match m.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) if v.is_string() => {
+            crate::time::parse_time(&v.clone().into_string().unwrap_or_default())
+                .map(Some)
+                .rhai()
+        }
+        Some(_) => opt_i64(m, key),
+    }
+}
+
+fn query(opts: &Map) -> RhaiResult<KlineQuery> {
+    check_keys(opts, "klines", &["from", "to", "limit"])?;
+    let limit = match opt_i64(opts, "limit")? {
+        Some(n) if n < 1 => return Err(rt_err(format!("limit must be at least 1, not {n}"))),
+        n => n.map(|n| n as usize),
+    };
+    Ok(KlineQuery {
+        from: opt_time(opts, "from")?,
+        to: opt_time(opts, "to")?,
+        limit,
+    })
+}
+
+fn fetch(s: &Svc, rt: &Runtime, id: &str, kind: Kind, iv: &str, opts: &Map) -> RhaiResult<Bars> {
+    let iv = interval(iv)?;
+    let q = query(opts)?;
+    let label = format!("fetching {} {iv}", id.trim());
+    let mut progress: Option<Progress<'_>> = None;
+    let mut report = |done: u64, total: u64| {
+        if total > 1 {
+            progress
+                .get_or_insert_with(|| Progress::new(&rt.emitter, &label, total))
+                .set(done, "pages");
+        }
+    };
+    let hooks = Hooks {
+        cancel: Some(&rt.cancel),
+        progress: Some(&mut report),
+    };
+    let out = svc(s, rt).klines(id, kind, iv, &q, hooks);
+    if let Some(p) = progress.as_mut() {
+        p.finish(if out.is_ok() { "done" } else { "stopped" });
+    }
+    out.rhai()
+}
+
+/// JSON to a script value: numbers, strings, arrays and maps as they are; null as ().
+pub fn json_to_dynamic(v: &Value) -> Dynamic {
+    match v {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => (*b).into(),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Dynamic::from)
+            .unwrap_or_else(|| n.as_f64().unwrap_or(f64::NAN).into()),
+        Value::String(s) => s.clone().into(),
+        Value::Array(a) => Dynamic::from_array(a.iter().map(json_to_dynamic).collect()),
+        Value::Object(o) => Dynamic::from_map(
+            o.iter()
+                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn token_map(t: &Token) -> Map {
+    let mut m = Map::new();
+    m.insert("token_id".into(), t.token_id.clone().into());
+    m.insert("symbol".into(), t.symbol.clone().into());
+    m.insert("name".into(), t.name.clone().into());
+    m.insert("chain".into(), t.chain.clone().into());
+    m.insert("price".into(), t.price.into());
+    m.insert("change_24h_pct".into(), t.change_24h_pct.into());
+    m.insert("tvl".into(), t.tvl.into());
+    m.insert("volume_24h".into(), t.volume_24h.into());
+    m.insert("market_cap".into(), t.market_cap.into());
+    m.insert("holders".into(), t.holders.into());
+    m.insert("main_pair".into(), t.main_pair.clone().into());
+    m
+}
+
+fn read_opts(opts: &Map, what: &str) -> RhaiResult<(Option<Interval>, Option<String>)> {
+    check_keys(opts, what, &["interval", "id"])?;
+    let iv = opt_str(opts, "interval")?
+        .map(|s| interval(&s))
+        .transpose()?;
+    Ok((iv, opt_str(opts, "id")?))
+}
+
+pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
+    api.engine.register_type_with_name::<Bars>("Bars");
+    api.family("Data");
+    let s: Svc = Arc::new(OnceLock::new());
+    register_sources(api, rt, &s);
+    register_market(api, rt, &s);
+    register_files(api);
+    register_bars(api);
+}
+
+const KLINES_DOC: &str = "Candles (OHLCV bars) of a token: AVE Cloud for `<address>-<chain>` ids, the embedded synthetic feed for `demo:<NAME>`.\n\n\
+`interval` is one of `1m 5m 15m 30m 1h 2h 4h 1d 3d 1w 1M`. Options: `from`, `to` (unix seconds or \"YYYY-MM-DD[ HH:MM]\" UTC) and \
+`limit` (at most this many bars; default 1000 ending now, or ending at the demo anchor 2025-06-01). Without `to` the range runs up \
+to now and the last bar may still be forming. AVE bars are cached in SQLite under STRATBOOK_HOME: a range already fetched is served \
+without the network (STRATBOOK_OFFLINE=1 never touches it). Minutes without trades have no bar: see `.gaps`.\n\n\
+```rhai\nlet bars = klines(\"demo:PEPE\", \"1h\");\nlet btc = klines(\"demo:BTC\", \"1d\", #{ from: \"2025-01-01\", to: \"2025-05-31\" });\n\
+let sol = klines(\"So11111111111111111111111111111111111111112-solana\", \"15m\", #{ limit: 500 });\n```";
+
+fn register_sources(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
+    let (s1, r1) = (s.clone(), rt.clone());
+    api.func(
+        "klines",
+        &["id: string", "interval: string"],
+        "Bars",
+        KLINES_DOC,
+        move |id: &str, iv: &str| fetch(&s1, &r1, id, Kind::Token, iv, &Map::new()),
+    );
+    let (s2, r2) = (s.clone(), rt.clone());
+    api.func(
+        "klines",
+        &["id: string", "interval: string", "opts: map"],
+        "Bars",
+        KLINES_DOC,
+        move |id: &str, iv: &str, o: Map| fetch(&s2, &r2, id, Kind::Token, iv, &o),
+    );
+    const PAIR_DOC: &str = "Candles of a trading pair (pool) via AVE's pair endpoint; same options as `klines`.\n\n\
+Use it when a token trades in several pools and you want one pool's prices (see `token(id).pairs`).\n\n\
+```rhai\nlet pool = pair_klines(\"9d9mb8kooFfaD3SctgZtkxQypkshx6ezhbKio89ixyy2-solana\", \"5m\", #{ limit: 300 });\n```";
+    let (s3, r3) = (s.clone(), rt.clone());
+    api.func(
+        "pair_klines",
+        &["pair_id: string", "interval: string"],
+        "Bars",
+        PAIR_DOC,
+        move |id: &str, iv: &str| fetch(&s3, &r3, id, Kind::Pair, iv, &Map::new()),
+    );
+    let (s4, r4) = (s.clone(), rt.clone());
+    api.func(
+        "pair_klines",
+        &["pair_id: string", "interval: string", "opts: map"],
+        "Bars",
+        PAIR_DOC,
+        move |id: &str, iv: &str, o: Map| fetch(&s4, &r4, id, Kind::Pair, iv, &o),
+    );
+    api.func(
+        "demo_tokens",
+        &[],
+        "array",
+        "The demo feed's tokens: `#{ id, description }` each. Synthetic, deterministic prices; no key, no network.\n\n\
+History runs 2021-06-01 to 2025-06-01 (UTC) at every interval; a bar at a given time never changes.\n\n\
+```rhai\nfor t in demo_tokens() { print(`${t.id}: ${t.description}`); }\nlet pepe = klines(demo_tokens()[0].id, \"4h\");\n```",
+        || -> Array {
+            demo::demo_tokens()
+                .into_iter()
+                .map(|(id, d)| {
+                    let mut m = Map::new();
+                    m.insert("id".into(), id.into());
+                    m.insert("description".into(), d.into());
+                    Dynamic::from_map(m)
+                })
+                .collect()
+        },
+    );
+}
+
+fn register_market(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
+    let (s1, r1) = (s.clone(), rt.clone());
+    api.func(
+        "prices",
+        &["ids: array"],
+        "map",
+        "Current prices of many tokens at once: id → `#{ price, change_24h_pct, tvl, volume_24h, updated_at }`.\n\n\
+Asks AVE in batches of 200 (with no TVL filter, so small tokens are kept). An id AVE does not know maps to `()` and is \
+named in a warning. `demo:` ids are answered by the demo feed (prices at 2025-06-01).\n\n\
+```rhai\nlet p = prices([\"demo:BTC\", \"demo:PEPE\"]);\nprint(p[\"demo:BTC\"].price);\n```",
+        move |ids: Array| -> RhaiResult<Map> {
+            let ids: Vec<String> = ids
+                .into_iter()
+                .map(|v| v.into_string().map_err(|t| rt_err(format!("prices needs an array of id strings, not {t}"))))
+                .collect::<RhaiResult<_>>()?;
+            let p = svc(&s1, &r1).prices(&ids, Some(&r1.cancel)).rhai()?;
+            let mut m = Map::new();
+            for (id, pr) in p.found {
+                let mut e = Map::new();
+                e.insert("price".into(), pr.price.into());
+                e.insert("change_24h_pct".into(), pr.change_24h_pct.into());
+                e.insert("tvl".into(), pr.tvl.into());
+                e.insert("volume_24h".into(), pr.volume_24h.into());
+                e.insert("updated_at".into(), (pr.updated_at as INT).into());
+                m.insert(id.into(), Dynamic::from_map(e));
+            }
+            if !p.missing.is_empty() {
+                r1.emitter.stderr(format!(
+                    "prices: no price for {} (unknown id, or AVE has no price); check with search_tokens\n",
+                    p.missing.join(", ")
+                ));
+                for id in p.missing {
+                    m.insert(id.into(), Dynamic::UNIT);
+                }
+            }
+            Ok(m)
+        },
+    );
+    let (s2, r2) = (s.clone(), rt.clone());
+    api.func(
+        "search_tokens",
+        &["keyword: string"],
+        "array",
+        "Finds tokens on AVE by symbol or contract address: `#{ token_id, symbol, name, chain, price, change_24h_pct, tvl, volume_24h, market_cap, holders, main_pair }` each.\n\n\
+Use a result's `token_id` with `klines`.\n\n```rhai\nlet found = search_tokens(\"PEPE\");\nlet bars = klines(found[0].token_id, \"1h\");\n```",
+        move |kw: &str| -> RhaiResult<Array> {
+            let list = svc(&s2, &r2).search_tokens(kw, Some(&r2.cancel)).rhai()?;
+            Ok(list.iter().map(|t| Dynamic::from_map(token_map(t))).collect())
+        },
+    );
+    let (s3, r3) = (s.clone(), rt.clone());
+    api.func(
+        "token",
+        &["id: string"],
+        "map",
+        "Details of one AVE token: the fields of `search_tokens` plus `pairs` (its pools, as AVE sends them).\n\n\
+```rhai\nlet t = token(\"0x6982508145454ce325ddbe47a25d4ec3d2311933-eth\");\nprint(`${t.symbol} ${t.price} tvl ${t.tvl}`);\n```",
+        move |id: &str| -> RhaiResult<Map> {
+            let (t, pairs) = svc(&s3, &r3).token(id, Some(&r3.cancel)).rhai()?;
+            let mut m = token_map(&t);
+            m.insert("pairs".into(), Dynamic::from_array(pairs.iter().map(json_to_dynamic).collect()));
+            Ok(m)
+        },
+    );
+    let (s4, r4) = (s.clone(), rt.clone());
+    api.func(
+        "chains",
+        &[],
+        "array",
+        "The chains AVE supports, as AVE describes them (`chain`, `name`, `case_sensitive`, …).\n\n\
+The `chain` value is the suffix of ids: `<address>-<chain>`.\n\n```rhai\nfor c in chains() { print(c.chain); }\n```",
+        move || -> RhaiResult<Array> {
+            let list = svc(&s4, &r4).chains(Some(&r4.cancel)).rhai()?;
+            Ok(list.iter().map(json_to_dynamic).collect())
+        },
+    );
+}
+
+fn register_files(api: &mut Api) {
+    const CSV_DOC: &str = "Reads bars from a CSV file with columns `time, open, high, low, close[, volume]` (any case).\n\n\
+`time` may be unix seconds or milliseconds, or text like \"2025-01-31 12:00\" or RFC 3339 (UTC unless an offset is given). Rows \
+are sorted; the interval is the smallest time step unless given. Options: `interval`, `id` (default: the file name). Paths are \
+relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binance_btc_1h.csv\");\nlet other = read_csv(\"eth.csv\", #{ interval: \"4h\", id: \"ETH\" });\n```";
+    const PQ_DOC: &str = "Reads bars from a Parquet file (same columns and options as `read_csv`; datetime columns work too).\n\n\
+```rhai\nlet bars = read_parquet(\"btc_1h.parquet\");\n```";
+    api.func("read_csv", &["path: string"], "Bars", CSV_DOC, |p: &str| {
+        files::read_csv(p, None, None).rhai()
+    });
+    api.func(
+        "read_csv",
+        &["path: string", "opts: map"],
+        "Bars",
+        CSV_DOC,
+        |p: &str, o: Map| {
+            let (iv, id) = read_opts(&o, "read_csv")?;
+            files::read_csv(p, iv, id.as_deref()).rhai()
+        },
+    );
+    api.func(
+        "read_parquet",
+        &["path: string"],
+        "Bars",
+        PQ_DOC,
+        |p: &str| files::read_parquet(p, None, None).rhai(),
+    );
+    api.func(
+        "read_parquet",
+        &["path: string", "opts: map"],
+        "Bars",
+        PQ_DOC,
+        |p: &str, o: Map| {
+            let (iv, id) = read_opts(&o, "read_parquet")?;
+            files::read_parquet(p, iv, id.as_deref()).rhai()
+        },
+    );
+    api.method(
+        "Bars",
+        "to_csv",
+        &["path: string"],
+        "()",
+        "Writes the bars to a CSV file: `time` (unix seconds), `open, high, low, close, volume`.\n\n```rhai\nklines(\"demo:BTC\", \"1h\").to_csv(\"btc_1h.csv\");\n```",
+        |b: &mut Bars, p: &str| files::write_csv(b, p).rhai(),
+    );
+    api.method(
+        "Bars",
+        "to_parquet",
+        &["path: string"],
+        "()",
+        "Writes the bars to a Parquet file (same columns as `to_csv`).\n\n```rhai\nklines(\"demo:ETH\", \"15m\").to_parquet(\"eth_15m.parquet\");\n```",
+        |b: &mut Bars, p: &str| files::write_parquet(b, p).rhai(),
+    );
+}
+
+fn register_bars(api: &mut Api) {
+    macro_rules! column {
+        ($name:literal, $field:ident, $what:literal) => {
+            api.getter(
+                "Bars",
+                $name,
+                "Series",
+                concat!("The ", $what, " of each bar, as a Series.\n\n```rhai\nlet bars = klines(\"demo:BTC\", \"1h\");\nlet x = bars.", $name, ";\n```"),
+                |b: &mut Bars| b.$field.clone(),
+            );
+        };
+    }
+    column!("open", open, "opening price");
+    column!("high", high, "highest price");
+    column!("low", low, "lowest price");
+    column!("close", close, "closing price");
+    column!("volume", volume, "traded volume");
+    api.getter(
+        "Bars",
+        "time",
+        "Series",
+        "Each bar's open time in unix seconds (UTC), as a Series. A bar's values are known at its close (open time + interval).\n\n```rhai\nlet t = klines(\"demo:BTC\", \"1h\").time;\nprint(t[-1]);\n```",
+        |b: &mut Bars| b.time_series(),
+    );
+    api.getter("Bars", "id", "string", "The token or pair id of the bars.\n\n```rhai\nprint(klines(\"demo:SOL\", \"1d\").id);\n```", |b: &mut Bars| b.id.to_string());
+    api.getter(
+        "Bars",
+        "interval",
+        "string",
+        "The bar interval name (\"1m\" … \"1M\").\n\n```rhai\nprint(klines(\"demo:SOL\", \"4h\").interval);\n```",
+        |b: &mut Bars| b.interval.name().to_string(),
+    );
+    api.getter(
+        "Bars",
+        "source",
+        "string",
+        "Where the bars came from: the demo feed (synthetic), AVE Cloud, a file, or derived.\n\n```rhai\nprint(klines(\"demo:SOL\", \"4h\").source);\n```",
+        |b: &mut Bars| b.source.label(),
+    );
+    api.getter(
+        "Bars",
+        "gaps",
+        "array",
+        "Missing bars (intervals with no trades), not filled: `#{ time, missing }` each, `time` being the first missing bar.\n\n```rhai\nlet bars = read_csv(\"mine.csv\");\nfor g in bars.gaps { print(`${g.missing} bars missing from ${g.time}`); }\n```",
+        |b: &mut Bars| -> Array {
+            b.gaps
+                .iter()
+                .map(|&(t, n)| {
+                    let mut m = Map::new();
+                    m.insert("time".into(), (t as INT).into());
+                    m.insert("missing".into(), (n as INT).into());
+                    Dynamic::from_map(m)
+                })
+                .collect()
+        },
+    );
+    api.method(
+        "Bars",
+        "len",
+        &[],
+        "int",
+        "The number of bars.\n\n```rhai\nprint(klines(\"demo:BTC\", \"1h\").len());\n```",
+        |b: &mut Bars| b.len() as INT,
+    );
+    api.method(
+        "Bars",
+        "head",
+        &["n: int"],
+        "Bars",
+        "The first `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").head(3)\n```",
+        |b: &mut Bars, n: INT| b.head(n.max(0) as usize),
+    );
+    api.method(
+        "Bars",
+        "tail",
+        &["n: int"],
+        "Bars",
+        "The last `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").tail(3)\n```",
+        |b: &mut Bars, n: INT| b.tail(n.max(0) as usize),
+    );
+    api.method(
+        "Bars",
+        "resample",
+        &["interval: string"],
+        "Bars",
+        "Bars of a coarser interval: first open, highest high, lowest low, last close, summed volume, bucketed by interval start in UTC \
+(weeks start Monday, months are calendar months). Only to a coarser whole multiple; otherwise an error lists the valid targets.\n\n\
+```rhai\nlet h4 = klines(\"demo:ETH\", \"15m\", #{ limit: 2000 }).resample(\"4h\");\n```",
+        |b: &mut Bars, iv: &str| b.resample(interval(iv)?).rhai(),
+    );
+    const ALIGN_DOC: &str = "Shows higher-timeframe (HTF) bars or a series computed on them on lower-timeframe (LTF) bars, without look-ahead.\n\n\
+An HTF bar becomes visible on an LTF bar only once it has CLOSED by that LTF bar's close: the 00:00–04:00 4h bar appears on the \
+03:00 1h bar and stays until the next 4h bar closes; before the first HTF close the values are NaN.\n\n\
+```rhai\nlet h1 = klines(\"demo:BTC\", \"1h\", #{ limit: 2000 });\nlet h4 = h1.resample(\"4h\");\n\
+let trend = align(sma(h4.close, 20), h4, h1);   // a 4h SMA on 1h bars\nlet h4_on_h1 = align(h4, h1);              // whole 4h bars on 1h bars\nlet up = h1.close > trend;\n```";
+    api.func(
+        "align",
+        &["htf: Bars", "ltf: Bars"],
+        "Bars",
+        ALIGN_DOC,
+        |h: Bars, l: Bars| h.align_to(&l).rhai(),
+    );
+    api.func(
+        "align",
+        &["values: Series", "htf: Bars", "ltf: Bars"],
+        "Series",
+        ALIGN_DOC,
+        |v: Series, h: Bars, l: Bars| resample::align_series(&v, &h, &l).rhai(),
+    );
+    api.method(
+        "Bars",
+        "align_to",
+        &["ltf: Bars"],
+        "Bars",
+        ALIGN_DOC,
+        |h: &mut Bars, l: Bars| h.align_to(&l).rhai(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::config::Config;
+    use crate::script::Session;
+
+    fn session() -> (Session, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (Session::new(Config::for_home(dir.path())), dir)
+    }
+
+    fn plain(s: &mut Session, code: &str) -> String {
+        let r = s.execute(code).unwrap_or_else(|e| panic!("{code}: {e:?}"));
+        r.value
+            .and_then(|b| b.plain().map(String::from))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn demo_klines_with_options_and_properties() {
+        let (mut s, _d) = session();
+        assert_eq!(
+            plain(&mut s, r#"klines("demo:PEPE", "1h", #{ limit: 48 }).len()"#),
+            "48"
+        );
+        let out = plain(
+            &mut s,
+            r#"let b = klines("demo:BTC", "1d", #{ from: "2025-01-01", to: "2025-01-31" }); [b.len(), b.id, b.interval, b.close.len()]"#,
+        );
+        assert!(
+            out.contains("31") && out.contains("demo:BTC") && out.contains("1d"),
+            "{out}"
+        );
+        let shown = plain(&mut s, "b.tail(3)");
+        assert!(
+            shown.contains("SYNTHETIC") && shown.contains("3 bars"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_interval_and_option_errors_are_helpful() {
+        let (mut s, _d) = session();
+        let e = format!(
+            "{:?}",
+            s.execute(r#"klines("demo:BTC", "2d")"#).unwrap_err()
+        );
+        assert!(e.contains("1m 5m 15m 30m 1h 2h 4h 1d 3d 1w 1M"), "{e}");
+        let e = format!(
+            "{:?}",
+            s.execute(r#"klines("demo:BTC", "1h", #{ limt: 5 })"#)
+                .unwrap_err()
+        );
+        assert!(e.contains("did you mean 'limit'"), "{e}");
+    }
+
+    #[test]
+    fn resample_align_and_files_from_scripts() {
+        let (mut s, d) = session();
+        let out = plain(
+            &mut s,
+            r#"let h1 = klines("demo:ETH", "1h", #{ limit: 48 }); let h4 = h1.resample("4h"); [h4.len(), align(h4.close, h4, h1).len(), align(h4, h1).len()]"#,
+        );
+        assert_eq!(out, "[12, 48, 48]");
+        let p = d.path().join("x.csv");
+        let code = format!(
+            r#"h1.to_csv("{0}"); let r = read_csv("{0}", #{{ id: "eth" }}); [r.len(), r.id, r.interval]"#,
+            p.display()
+        );
+        assert_eq!(plain(&mut s, &code), r#"[48, "eth", "1h"]"#);
+        let n = plain(&mut s, "demo_tokens().len()");
+        assert!(n.parse::<i64>().unwrap() >= 5);
+    }
+
+    #[test]
+    fn demo_prices_from_scripts() {
+        let (mut s, _d) = session();
+        let out = plain(&mut s, r#"prices(["demo:BTC"])["demo:BTC"].price"#);
+        assert!(out.starts_with("104600"), "{out}");
+    }
+}
