@@ -1,0 +1,155 @@
+//! The `stratbook` binary's library: the Jupyter kernel (`server`), the kernelspec installer
+//! (`install`) and the headless notebook runner (`run`). Cells are evaluated by
+//! `dsl::script::Session` on the [`execute::Executor`] thread; this crate only moves messages.
+
+pub mod execute;
+pub mod history;
+pub mod info;
+pub mod install;
+pub mod outputs;
+pub mod run;
+pub mod server;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stratbook",
+    version,
+    about = "Stratbook: a Jupyter kernel for Rhai trading-strategy notebooks"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Install the `stratbook` kernelspec (default: the user's Jupyter data dir, like evcxr;
+    /// JUPYTER_DATA_DIR overrides it).
+    Install(TargetArgs),
+    /// Remove the `stratbook` kernelspec (pass the flag you installed with).
+    Uninstall(TargetArgs),
+    /// Run the kernel; Jupyter starts this from kernel.json.
+    Kernel {
+        /// The connection file Jupyter wrote.
+        #[arg(long = "connection-file", short = 'f', value_name = "FILE")]
+        connection_file: PathBuf,
+    },
+    /// Execute a notebook headlessly (no Python needed) and save it with its outputs.
+    ///
+    /// The result is written in place unless -o is given (-o - writes to stdout). Progress goes
+    /// to stderr. Exits 1 naming the failing cell unless --allow-errors.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+#[group(multiple = false)]
+struct TargetArgs {
+    /// The user's Jupyter data dir (~/.local/share/jupyter on Linux). The default.
+    #[arg(long)]
+    user: bool,
+    /// The active Python environment ($VIRTUAL_ENV or $CONDA_PREFIX)/share/jupyter.
+    #[arg(long)]
+    sys_prefix: bool,
+    /// DIR/share/jupyter (then export JUPYTER_PATH=DIR/share/jupyter).
+    #[arg(long, value_name = "DIR")]
+    prefix: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn target(&self) -> install::Target {
+        match (&self.prefix, self.sys_prefix) {
+            (Some(p), _) => install::Target::Prefix(p.clone()),
+            (None, true) => install::Target::SysPrefix,
+            _ => install::Target::User,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The notebook to execute.
+    notebook: PathBuf,
+    /// Where to write the executed notebook (default: overwrite NOTEBOOK; `-` for stdout).
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// A parameter, injected after the cell tagged `parameters` (papermill's convention).
+    #[arg(short = 'p', long = "parameter", value_name = "NAME=VALUE")]
+    parameters: Vec<String>,
+    /// Keep going after a cell fails (errors are stored as outputs; exit 0).
+    #[arg(long)]
+    allow_errors: bool,
+    /// Interrupt a cell that runs longer than S seconds (it then fails with CellTimeoutError).
+    #[arg(long, value_name = "S")]
+    timeout: Option<f64>,
+}
+
+/// Parses the command line and runs it; the one place errors become exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Install(t) => {
+            let dir = install::install(&t.target())?;
+            println!("installed kernelspec stratbook in {}", dir.display());
+        }
+        Command::Uninstall(t) => {
+            let dir = install::uninstall(&t.target())?;
+            println!("removed kernelspec stratbook from {}", dir.display());
+        }
+        Command::Kernel { connection_file } => server::run_kernel(&connection_file)?,
+        Command::Run(args) => return run_notebook(args),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let params = args
+        .parameters
+        .iter()
+        .map(|p| run::params::parse_assignment(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let timeout = match args.timeout {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => anyhow::bail!("--timeout {s} is not a positive number of seconds"),
+        None => None,
+    };
+    let opts = run::RunOptions {
+        input: args.notebook.clone(),
+        output: args.output,
+        params,
+        allow_errors: args.allow_errors,
+        timeout,
+    };
+    let summary = run::run(&opts)?;
+    if let Some((cell, e)) = &summary.failed {
+        let line = e.line.map(|l| format!(", line {l}")).unwrap_or_default();
+        eprintln!(
+            "error: {} cell {cell}{line}: {}: {}",
+            args.notebook.display(),
+            e.ename,
+            e.evalue
+        );
+        for l in &e.traceback {
+            eprintln!("  {l}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if summary.errors > 0 {
+        eprintln!("{} cell(s) raised errors (allowed)", summary.errors);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,541 @@
+//! The kernel binary driven over real ZeroMQ sockets by a client written with jupyter-zmq-client:
+//! signed requests on shell and control, a forged signature (never executed), every request type,
+//! interrupts (message and SIGINT) with state kept, stop_on_error aborts and shutdown.
+//!
+//! Replies are read as raw frames and their HMAC verified with the same key, so these tests also
+//! check that the kernel signs what it sends.
+
+use bytes::Bytes;
+use jupyter_protocol::{ConnectionInfo, JupyterMessage, UnknownMessage};
+use jupyter_zmq_client::{
+    ClientControlConnection, ClientIoPubConnection, ClientShellConnection, Connection, RawMessage,
+    create_client_control_connection, create_client_heartbeat_connection,
+    create_client_iopub_connection, create_client_shell_connection_with_identity,
+    peer_identity_for_session,
+};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::time::timeout;
+use zeromq::{SocketRecv, SocketSend, ZmqMessage};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Kernel {
+    child: Child,
+    info: ConnectionInfo,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_kernel() -> Kernel {
+    let dir = tempfile::tempdir().unwrap();
+    let ip = "127.0.0.1".parse().unwrap();
+    let ports = jupyter_zmq_client::peek_ports(ip, 5).await.unwrap();
+    let conn = json!({
+        "ip": "127.0.0.1", "transport": "tcp", "signature_scheme": "hmac-sha256",
+        "key": uuid::Uuid::new_v4().to_string(),
+        "shell_port": ports[0], "iopub_port": ports[1], "stdin_port": ports[2],
+        "control_port": ports[3], "hb_port": ports[4], "kernel_name": "stratbook",
+    });
+    let path = dir.path().join("kernel.json");
+    std::fs::write(&path, conn.to_string()).unwrap();
+    let info: ConnectionInfo = serde_json::from_value(conn).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_stratbook"))
+        .args(["kernel", "--connection-file"])
+        .arg(&path)
+        .env("STRATBOOK_HOME", dir.path().join("home"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    Kernel {
+        child,
+        info,
+        _dir: dir,
+    }
+}
+
+/// A received message: type, parent msg_id and content.
+#[derive(Debug, Clone)]
+struct Msg {
+    msg_type: String,
+    parent: String,
+    content: Value,
+}
+
+/// Reads one message and checks its signature with the connection's key.
+async fn recv<S: SocketRecv>(conn: &mut Connection<S>) -> Msg {
+    let frames = timeout(WAIT, conn.socket.recv())
+        .await
+        .expect("a message within the timeout")
+        .unwrap();
+    let raw = RawMessage::from_multipart(frames, &conn.mac).expect("a validly signed message");
+    let header: Value = serde_json::from_slice(&raw.jparts[0]).unwrap();
+    let parent: Value = serde_json::from_slice(&raw.jparts[1]).unwrap();
+    Msg {
+        msg_type: header["msg_type"].as_str().unwrap().to_string(),
+        parent: parent["msg_id"].as_str().unwrap_or("").to_string(),
+        content: serde_json::from_slice(&raw.jparts[3]).unwrap(),
+    }
+}
+
+fn request(msg_type: &str, content: Value) -> JupyterMessage {
+    JupyterMessage::new(
+        UnknownMessage {
+            msg_type: msg_type.into(),
+            content,
+        },
+        None,
+    )
+}
+
+fn execute_content(code: &str) -> Value {
+    json!({"code": code, "silent": false, "store_history": true, "user_expressions": {},
+        "allow_stdin": false, "stop_on_error": true})
+}
+
+struct Client {
+    shell: ClientShellConnection,
+    control: ClientControlConnection,
+    iopub: ClientIoPubConnection,
+}
+
+impl Client {
+    /// Connects and waits until the kernel answers and iopub delivers (jupyter_client's nudge).
+    async fn connect(info: &ConnectionInfo) -> Client {
+        let session = uuid::Uuid::new_v4().to_string();
+        let id = peer_identity_for_session(&session).unwrap();
+        let shell = create_client_shell_connection_with_identity(info, &session, id)
+            .await
+            .unwrap();
+        let control = create_client_control_connection(info, &session)
+            .await
+            .unwrap();
+        let iopub = create_client_iopub_connection(info, "", &session)
+            .await
+            .unwrap();
+        let mut c = Client {
+            shell,
+            control,
+            iopub,
+        };
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(Instant::now() < deadline, "kernel never became ready");
+            let id = c.send_shell("kernel_info_request", json!({})).await;
+            let reply = c.shell_reply(&id).await;
+            assert_eq!(reply.content["language_info"]["name"], "rhai");
+            if let Ok(Ok(_)) = timeout(Duration::from_millis(200), c.iopub.socket.recv()).await {
+                // Drain the rest of that exchange.
+                while timeout(Duration::from_millis(50), c.iopub.socket.recv())
+                    .await
+                    .is_ok()
+                {}
+                return c;
+            }
+        }
+    }
+
+    async fn send_shell(&mut self, msg_type: &str, content: Value) -> String {
+        let m = request(msg_type, content);
+        let id = m.header.msg_id.clone();
+        self.shell.send(m).await.unwrap();
+        id
+    }
+
+    async fn send_control(&mut self, msg_type: &str, content: Value) -> String {
+        let m = request(msg_type, content);
+        let id = m.header.msg_id.clone();
+        self.control.send(m).await.unwrap();
+        id
+    }
+
+    async fn shell_reply(&mut self, id: &str) -> Msg {
+        loop {
+            let m = recv(&mut self.shell).await;
+            if m.parent == id {
+                return m;
+            }
+        }
+    }
+
+    async fn control_reply(&mut self, id: &str) -> Msg {
+        loop {
+            let m = recv(&mut self.control).await;
+            if m.parent == id {
+                return m;
+            }
+        }
+    }
+
+    /// iopub messages of a request, from busy to idle (both excluded).
+    async fn outputs(&mut self, id: &str) -> Vec<Msg> {
+        let mut out = Vec::new();
+        let mut busy = false;
+        loop {
+            let m = recv(&mut self.iopub).await;
+            if m.parent != id {
+                continue;
+            }
+            match (m.msg_type.as_str(), m.content["execution_state"].as_str()) {
+                ("status", Some("busy")) => busy = true,
+                ("status", Some("idle")) => {
+                    assert!(busy, "idle without busy");
+                    return out;
+                }
+                _ => out.push(m),
+            }
+        }
+    }
+
+    async fn execute(&mut self, code: &str) -> (Msg, Vec<Msg>) {
+        let id = self
+            .send_shell("execute_request", execute_content(code))
+            .await;
+        let reply = self.shell_reply(&id).await;
+        let outs = self.outputs(&id).await;
+        (reply, outs)
+    }
+
+    async fn shell_request(&mut self, msg_type: &str, content: Value) -> Msg {
+        let id = self.send_shell(msg_type, content).await;
+        let reply = self.shell_reply(&id).await;
+        self.outputs(&id).await;
+        reply
+    }
+}
+
+fn result_text(outs: &[Msg]) -> Option<String> {
+    outs.iter()
+        .find(|m| m.msg_type == "execute_result")
+        .map(|m| {
+            m.content["data"]["text/plain"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+}
+
+#[tokio::test]
+async fn execute_streams_results_and_errors_follow_the_spec() {
+    let k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+
+    let (reply, outs) = c.execute("print(\"hello\"); debug(\"warn\");").await;
+    assert_eq!(reply.content["status"], "ok");
+    assert_eq!(reply.content["user_expressions"], json!({}));
+    assert_eq!(outs[0].msg_type, "execute_input");
+    assert_eq!(outs[0].content["execution_count"], 1);
+    let streams: Vec<_> = outs.iter().filter(|m| m.msg_type == "stream").collect();
+    assert_eq!(streams[0].content["name"], "stdout");
+    assert_eq!(streams[0].content["text"], "hello\n");
+    assert_eq!(streams[1].content["name"], "stderr");
+
+    let (reply, outs) = c.execute("let x = 40; x + 2").await;
+    assert_eq!(reply.content["execution_count"], 2);
+    assert_eq!(result_text(&outs).as_deref(), Some("42"));
+    let result = outs
+        .iter()
+        .find(|m| m.msg_type == "execute_result")
+        .unwrap();
+    assert_eq!(result.content["transient"], json!({}));
+
+    let (reply, outs) = c.execute("x * nope").await;
+    assert_eq!(reply.content["status"], "error");
+    assert_eq!(reply.content["user_expressions"], json!({}));
+    let tb = reply.content["traceback"].as_array().unwrap();
+    assert!(
+        tb.iter().any(|l| l.as_str().unwrap().contains("x * nope")),
+        "{tb:?}"
+    );
+    let err = outs.iter().find(|m| m.msg_type == "error").unwrap();
+    assert_eq!(err.content["ename"], reply.content["ename"]);
+
+    // Silent: no execute_input, no outputs, no new execution count.
+    let id = c
+        .send_shell(
+            "execute_request",
+            json!({"code": "print(\"shh\"); 5", "silent": true,
+            "store_history": false, "user_expressions": {"y": "x * 2"}}),
+        )
+        .await;
+    let reply = c.shell_reply(&id).await;
+    assert_eq!(reply.content["execution_count"], 3);
+    assert_eq!(
+        reply.content["user_expressions"]["y"]["data"]["text/plain"],
+        "80"
+    );
+    assert!(c.outputs(&id).await.is_empty());
+
+    // A pager cell returns a page payload.
+    let (reply, _) = c.execute("?display").await;
+    assert_eq!(reply.content["payload"][0]["source"], "page");
+    assert!(
+        reply.content["payload"][0]["data"]["text/plain"]
+            .as_str()
+            .unwrap()
+            .contains("display")
+    );
+}
+
+#[tokio::test]
+async fn forged_signatures_and_garbage_are_dropped_without_killing_the_kernel() {
+    let k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+
+    // A correctly framed execute_request with a wrong signature: must not run.
+    let forged = request("execute_request", execute_content("let forged = 1;"));
+    let parts: Vec<Bytes> = vec![
+        Bytes::from_static(b"<IDS|MSG>"),
+        Bytes::from("0".repeat(64)),
+        Bytes::from(serde_json::to_vec(&forged.header).unwrap()),
+        Bytes::from_static(b"{}"),
+        Bytes::from_static(b"{}"),
+        Bytes::from(execute_content("let forged = 1;").to_string()),
+    ];
+    c.shell
+        .socket
+        .send(ZmqMessage::try_from(parts).unwrap())
+        .await
+        .unwrap();
+    // Garbage: no delimiter at all, and a frame set that is too short.
+    c.shell
+        .socket
+        .send(ZmqMessage::from(b"nonsense".to_vec()))
+        .await
+        .unwrap();
+    let short = vec![Bytes::from_static(b"<IDS|MSG>"), Bytes::from_static(b"sig")];
+    c.shell
+        .socket
+        .send(ZmqMessage::try_from(short).unwrap())
+        .await
+        .unwrap();
+
+    let (reply, outs) = c.execute("forged").await;
+    assert_eq!(
+        reply.content["status"], "error",
+        "the forged cell must not have run"
+    );
+    let err = outs.iter().find(|m| m.msg_type == "error").unwrap();
+    assert!(err.content["evalue"].as_str().unwrap().contains("forged"));
+
+    // Requests jupyter-protocol cannot type still get replies (lenient reads).
+    let r = c
+        .shell_request(
+            "history_request",
+            json!({"hist_access_type": "search", "pattern": "forg*",
+            "output": false, "raw": true}),
+        )
+        .await;
+    assert_eq!(r.content["history"][0][2], "forged");
+
+    // Heartbeat echoes what it gets.
+    let mut hb = create_client_heartbeat_connection(&k.info).await.unwrap();
+    hb.socket
+        .send(ZmqMessage::from(b"ping-42".to_vec()))
+        .await
+        .unwrap();
+    let echo = timeout(WAIT, hb.socket.recv()).await.unwrap().unwrap();
+    assert_eq!(echo.get(0).unwrap().as_ref(), b"ping-42");
+}
+
+#[tokio::test]
+async fn complete_inspect_is_complete_history_and_comms_answer() {
+    let k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+    c.execute("let alpha_beta = 1;").await;
+    c.execute("alpha_beta + 1").await;
+
+    let r = c
+        .shell_request(
+            "complete_request",
+            json!({"code": "alpha_b", "cursor_pos": 7}),
+        )
+        .await;
+    assert_eq!(r.content["matches"], json!(["alpha_beta"]));
+    assert_eq!(
+        (
+            r.content["cursor_start"].as_u64(),
+            r.content["cursor_end"].as_u64()
+        ),
+        (Some(0), Some(7))
+    );
+
+    let r = c
+        .shell_request(
+            "inspect_request",
+            json!({"code": "display(1)", "cursor_pos": 3, "detail_level": 0}),
+        )
+        .await;
+    assert_eq!(r.content["found"], true);
+    assert!(
+        r.content["data"]["text/plain"]
+            .as_str()
+            .unwrap()
+            .contains("display")
+    );
+    let r = c
+        .shell_request("inspect_request", json!({"code": "zzz", "cursor_pos": 3}))
+        .await;
+    assert_eq!(r.content["found"], false);
+
+    for (code, status) in [
+        ("fn f(x) {", "incomplete"),
+        ("1 +* 2", "invalid"),
+        ("let y = 2;", "complete"),
+    ] {
+        let r = c
+            .shell_request("is_complete_request", json!({"code": code}))
+            .await;
+        assert_eq!(r.content["status"], status, "{code}");
+    }
+
+    let r = c
+        .shell_request(
+            "history_request",
+            json!({"hist_access_type": "tail", "n": 1, "output": true, "raw": true}),
+        )
+        .await;
+    assert_eq!(
+        r.content["history"],
+        json!([[1, 2, ["alpha_beta + 1", "2"]]])
+    );
+    let r = c
+        .shell_request(
+            "history_request",
+            json!({"hist_access_type": "range", "session": 0, "start": 1, "stop": 2,
+            "output": false, "raw": true}),
+        )
+        .await;
+    assert_eq!(r.content["history"], json!([[1, 1, "let alpha_beta = 1;"]]));
+
+    let r = c.shell_request("comm_info_request", json!({})).await;
+    assert_eq!(r.content["comms"], json!({}));
+    let id = c
+        .send_shell(
+            "comm_open",
+            json!({"comm_id": "c1", "target_name": "nothing", "data": {}}),
+        )
+        .await;
+    let outs = c.outputs(&id).await;
+    assert_eq!(outs[0].msg_type, "comm_close");
+
+    let id = c.send_control("kernel_info_request", json!({})).await;
+    let r = c.control_reply(&id).await;
+    assert_eq!(r.content["implementation"], "stratbook");
+}
+
+async fn interrupt_loop(how: &str) {
+    let k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+    c.execute("let kept = 7;").await;
+    let id = c
+        .send_shell("execute_request", execute_content("loop { }"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = Instant::now();
+    match how {
+        "message" => {
+            let iid = c.send_control("interrupt_request", json!({})).await;
+            let r = c.control_reply(&iid).await;
+            assert_eq!(r.content["status"], "ok");
+        }
+        _ => {
+            let status = Command::new("kill")
+                .args(["-INT", &k.child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+    let reply = c.shell_reply(&id).await;
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(1), "interrupt took {took:?}");
+    assert_eq!(reply.content["status"], "error");
+    assert_eq!(reply.content["ename"], "Interrupted");
+    c.outputs(&id).await;
+    let (reply, outs) = c.execute("kept * 6").await;
+    assert_eq!(reply.content["status"], "ok");
+    assert_eq!(result_text(&outs).as_deref(), Some("42"));
+}
+
+#[tokio::test]
+async fn interrupt_request_stops_an_infinite_loop_and_keeps_state() {
+    interrupt_loop("message").await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigint_stops_an_infinite_loop_and_keeps_state() {
+    interrupt_loop("signal").await;
+}
+
+#[tokio::test]
+async fn a_failed_cell_aborts_the_queued_ones() {
+    let k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+    // The first cell runs a moment, so the next two are queued when it fails.
+    let first = c
+        .send_shell(
+            "execute_request",
+            execute_content("let t = 0; for i in 0..20000 { t += i; } throw \"stop\""),
+        )
+        .await;
+    let second = c
+        .send_shell("execute_request", execute_content("let after = 1;"))
+        .await;
+    let third = c.send_shell("execute_request", execute_content("2")).await;
+    assert_eq!(c.shell_reply(&first).await.content["status"], "error");
+    assert_eq!(c.shell_reply(&second).await.content["status"], "aborted");
+    assert_eq!(c.shell_reply(&third).await.content["status"], "aborted");
+    // Later requests run normally, and the aborted cell never ran.
+    let (reply, _) = c.execute("after").await;
+    assert_eq!(reply.content["status"], "error");
+}
+
+#[tokio::test]
+async fn runaway_and_failing_builtins_become_error_replies() {
+    let k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+    for code in [
+        "fn f(n) { f(n + 1) } f(0)",
+        "1 / 0",
+        "let a = []; a.pad(100000000, 0); a.len()",
+        "[1, 2][9]",
+    ] {
+        let (reply, outs) = c.execute(code).await;
+        assert_eq!(reply.content["status"], "error", "{code}");
+        assert!(outs.iter().any(|m| m.msg_type == "error"), "{code}");
+    }
+    let (_, outs) = c.execute("1 + 1").await;
+    assert_eq!(result_text(&outs).as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn shutdown_replies_then_the_process_exits() {
+    let mut k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+    // `restart` missing on purpose: the lenient read defaults it to false.
+    let id = c.send_control("shutdown_request", json!({})).await;
+    let r = c.control_reply(&id).await;
+    assert_eq!(r.content["status"], "ok");
+    assert_eq!(r.content["restart"], false);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        if let Some(status) = k.child.try_wait().unwrap() {
+            assert!(status.success(), "kernel exited with {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kernel did not exit after shutdown"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
