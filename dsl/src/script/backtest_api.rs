@@ -1,7 +1,575 @@
-//! Rhai bindings: backtest.
+//! Rhai bindings for strategies and backtests: `strategy()`, `backtest()`, `optimize()`,
+//! `backtests()`, the per-bar `ctx` and the `BacktestResult` accessors. The engine itself
+//! (`crate::backtest`, `crate::strategy`) knows nothing of Rhai.
 
-use super::api::Api;
+mod ctx;
+mod optimize;
+mod options;
+mod result;
+
+pub use ctx::BarCtx;
+pub use options::StrategyValue;
+pub use result::ResultValue;
+
+use super::api::{Api, IntoRhai, RhaiResult, rt_err};
+use super::render::Render;
+use crate::backtest::{self, BacktestResult};
+use crate::bars::Bars;
+use crate::display::MimeBundle;
+use crate::frame::{Column, Frame};
 use crate::runtime::Runtime;
+use crate::store::{self, Store};
+use crate::strategy::{BarLogic, Signals, StrategyOptions};
+use ctx::ScriptLogic;
+use options::{RunOptions, run_options, strategy_from};
+use rhai::{Dynamic, FnPtr, INT, Map, NativeCallContext};
 use std::sync::Arc;
 
-pub fn register(_api: &mut Api, _rt: &Arc<Runtime>) {}
+pub const BACKTEST_DOC: &str = r#"Backtests a strategy on bars (or on several tokens with shared cash) and returns a BacktestResult.
+
+`backtest(bars, strategy)`, `backtest(bars, strategy, opts)`, `backtest(bars, "on_bar")` (a cell function `fn on_bar(ctx)`),
+`backtest(#{ "demo:BTC": b1, "demo:ETH": b2 }, strategy_or_|bars| strategy(..), opts)` for a portfolio.
+
+Options (percentages are percent numbers): `cash` (10000), `fee_pct` (0; of each fill's notional), `fee_fixed` (0; per fill),
+`slippage_pct` (0; against you on market-type fills), `leverage` (1; gross exposure ≤ equity × leverage, at most 10),
+`lot_size` (0 = fractional units), `max_position_pct` (per-token cap at entry), `max_drawdown_pct` (close all and halt),
+`risk_free_pct` (0), `from` / `to` (times), `name`, `save` (true: store the run in STRATBOOK_HOME's database).
+
+Rules:
+- The strategy decides at each bar's close; market orders fill at the NEXT bar's open. Nothing can see a later bar.
+- Limit buy at p fills at the open if the open is at or below p (a gap), else at p if the low reaches it; stop buy at p
+  fills at the open if at or above p, else at p if the high reaches it; sells mirror. A stop-limit fills on its trigger
+  bar only if the trigger price is within the limit, otherwise it rests as a limit from the next bar. Orders rest until
+  filled (good till cancelled).
+- Stop-loss / take-profit / trailing stop are checked inside every bar against the high and low, from the entry bar on
+  when the entry filled at the open (from the next bar for entries filled inside a bar). A gap beyond a level fills at the
+  open. A bar touching both the stop and the target exits at the STOP (the conservative rule, as backtesting.py).
+  The trailing stop trails the best high (long) / low (short) of earlier bars.
+- Sizing happens at the fill on equity marked at the fill price: `size_pct` of equity (default 100, fees included),
+  `qty` units, `cash` to spend, or `risk_pct` of equity over `atr_mult` × ATR(`atr_period`) (volatility target);
+  then clipped by leverage and max_position_pct and rounded down to lot_size.
+- Buy when short (or sell when long) first closes the position (exit reason "reverse"). Entry and exit signals true on
+  the same bar cancel out.
+- Slippage applies to market orders, stops, stop-losses, trailing stops and gaps; limit fills and take-profits get
+  their price. Fees: fee_pct × notional + fee_fixed on every fill.
+- The risk manager's max_drawdown_pct: once equity falls that far below its peak (at a close), every position is closed
+  at the next open, the strategy is no longer called, and a "halt" signal records why.
+- A portfolio walks the union of the tokens' times; a token without a bar at a time does not trade then. Shared cash,
+  so give each entry a size_pct below 100.
+
+Stats (per-bar returns r, annualised by bars per year = 365 days ÷ interval, risk-free 0 unless risk_free_pct):
+volatility_pct = std(r)·√N; sharpe = mean(r−rf)/std(r−rf)·√N; sortino = mean(r−rf)·N / (√mean(min(r−rf,0)²)·√N);
+cagr_pct = (final/cash)^(N/bars) − 1; calmar = cagr / max drawdown; max_drawdown_pct is positive (25 = 25 % below
+the peak); alpha/beta against buy & hold. These are vectorbt's formulas. Trade metrics count closed trades only
+(open trades: `.open_trade`, `open_trade_pnl`): win_rate_pct, profit_factor (Σ win pnl / |Σ loss pnl|, vectorbt's;
+backtesting.py sums percent returns), expectancy_pct (mean pnl_pct), avg_trade_pct (geometric, as backtesting.py),
+sqn. exposure_pct counts bars during which a position was held (entry to exit bar, as backtesting.py).
+backtesting.py annualises Sharpe/Sortino from daily returns and 252/365 days, so those differ from its numbers.
+
+```rhai
+let bars = klines("demo:BTC", "1h");
+let fast = sma(bars.close, 10);
+let slow = sma(bars.close, 30);
+let s = strategy(#{ name: "sma cross", entry: crossover(fast, slow), exit: crossunder(fast, slow), stop_loss_pct: 3 });
+let r = backtest(bars, s, #{ cash: 10000, fee_pct: 0.1 });
+r.stats.sharpe
+```"#;
+
+const STRATEGY_DOC: &str = r#"Builds a strategy from signals (vectorized) or an `on_bar` function (per bar).
+
+Vectorized: `entry`, `exit`, `short_entry`, `short_exit` are bool Series (one value per bar). Per bar: `on_bar` is a
+closure `|ctx| { ... }`, `Fn("on_bar")` or the name of a cell function; it runs at every bar's close and places orders
+through `ctx` (see `help("Ctx.buy")`). Options: `name`, `size_pct` (default 100) or `qty` or `cash`, volatility sizing
+`risk_pct` + `atr_mult` (2) + `atr_period` (14), and exits for every entry: `stop_loss_pct`, `take_profit_pct`,
+`trailing_stop_pct`. A cell-level `fn on_bar(ctx)` cannot read cell variables (Rhai functions are pure); use a closure
+to capture precomputed series.
+
+```rhai
+let fast = sma(bars.close, 10);
+let slow = sma(bars.close, 30);
+let a = strategy(#{ name: "cross", entry: crossover(fast, slow), exit: crossunder(fast, slow), take_profit_pct: 8 });
+let b = strategy(#{ name: "cross per bar", on_bar: |ctx| {
+    let f = ctx.value(fast); let s = ctx.value(slow);
+    if ctx.position == 0 && f > s { ctx.buy(#{ stop_loss_pct: 3 }); } else if ctx.position > 0 && f < s { ctx.exit(); }
+} });
+```"#;
+
+impl Render for StrategyValue {
+    fn render(&self) -> MimeBundle {
+        let kind = match (&self.signals, &self.on_bar) {
+            (Some(s), _) => {
+                let [e, x, se, sx] = s.counts();
+                format!("vectorized: {e} entries, {x} exits, {se} short entries, {sx} short exits")
+            }
+            (None, Some(f)) => format!("per bar: on_bar = {}", f.fn_name()),
+            _ => "empty".into(),
+        };
+        MimeBundle::text(format!(
+            "Strategy '{}' ({kind}; size {:?}, exits {:?})",
+            self.opts.name, self.opts.size, self.opts.exits
+        ))
+    }
+}
+
+/// What the second argument of `backtest` was.
+enum StratInput {
+    One(Box<StrategyValue>),
+    /// `|bars| strategy(...)`, called per token.
+    Factory(FnPtr),
+}
+
+fn read_strategy(v: &Dynamic) -> RhaiResult<StratInput> {
+    if let Some(s) = v.read_lock::<StrategyValue>() {
+        return Ok(StratInput::One(Box::new(s.clone())));
+    }
+    if let Some(f) = v.read_lock::<FnPtr>() {
+        return Ok(StratInput::Factory(f.clone()));
+    }
+    if let Ok(name) = v.clone().into_string() {
+        let f = FnPtr::new(name).map_err(|e| rt_err(e.to_string()))?;
+        return Ok(StratInput::One(Box::new(StrategyValue {
+            opts: StrategyOptions {
+                name: f.fn_name().to_string(),
+                ..Default::default()
+            },
+            signals: None,
+            on_bar: Some(f),
+            vol: None,
+        })));
+    }
+    if v.is_map() {
+        return strategy_from(&v.clone().cast::<Map>()).map(|s| StratInput::One(Box::new(s)));
+    }
+    Err(rt_err(format!(
+        "backtest needs a strategy (strategy(#{{ .. }})), a function |bars| strategy(..) or an on_bar name, not {}",
+        v.type_name()
+    )))
+}
+
+fn read_bars(v: &Dynamic) -> RhaiResult<Vec<Bars>> {
+    if let Some(b) = v.read_lock::<Bars>() {
+        return Ok(vec![b.clone()]);
+    }
+    if v.is_map() {
+        let m = v.clone().cast::<Map>();
+        let mut out = Vec::new();
+        for (k, b) in m {
+            let b = b.read_lock::<Bars>().map(|b| b.clone()).ok_or_else(|| {
+                rt_err(format!(
+                    "portfolio entry '{k}' must be Bars (klines(...)), not {}",
+                    b.type_name()
+                ))
+            })?;
+            out.push(b);
+        }
+        if out.is_empty() {
+            return Err(rt_err(
+                "the portfolio map is empty; give #{ \"demo:BTC\": bars1, ... }",
+            ));
+        }
+        return Ok(out);
+    }
+    Err(rt_err(format!(
+        "backtest needs Bars or a map of id → Bars, not {}",
+        v.type_name()
+    )))
+}
+
+/// Signals with volatility sizing resolved against `bars`.
+pub(crate) fn signals_for(s: &StrategyValue, bars: &Bars) -> RhaiResult<Option<Signals>> {
+    let Some(sig) = &s.signals else {
+        return Ok(None);
+    };
+    sig.check_len(bars.len(), &bars.id).rhai()?;
+    let mut sig = sig.clone();
+    if let Some((risk_pct, mult, period)) = s.vol {
+        let atr = crate::indicators::atr(
+            bars.high.values(),
+            bars.low.values(),
+            bars.close.values(),
+            period,
+        )
+        .rhai()?;
+        sig.risk = Some((risk_pct, Arc::new(atr.iter().map(|a| a * mult).collect())));
+    }
+    Ok(Some(sig))
+}
+
+fn slice_time(bars: &[Bars], from: Option<i64>, to: Option<i64>) -> Vec<Bars> {
+    if from.is_none() && to.is_none() {
+        return bars.to_vec();
+    }
+    bars.iter().map(|b| b.between(from, to)).collect()
+}
+
+fn config_json(o: &RunOptions, opts: &[StrategyOptions], kind: &str) -> serde_json::Value {
+    let c = &o.cfg;
+    serde_json::json!({
+        "strategy": opts.first().map(|s| s.name.clone()), "kind": kind,
+        "size": opts.first().map(|s| format!("{:?}", s.size)),
+        "exits": opts.first().map(|s| format!("{:?}", s.exits)),
+        "cash": c.cash, "fee_pct": c.fee_pct, "fee_fixed": c.fee_fixed, "slippage_pct": c.slippage_pct,
+        "leverage": c.leverage, "lot_size": c.lot_size, "max_position_pct": c.max_position_pct,
+        "max_drawdown_pct": c.max_drawdown_pct, "risk_free_pct": c.risk_free_pct, "from": o.from, "to": o.to,
+    })
+}
+
+/// Runs one backtest from script values (the body of every `backtest` overload).
+fn run_backtest(
+    nctx: &NativeCallContext,
+    rt: &Runtime,
+    bars: &Dynamic,
+    strat: &Dynamic,
+    opts: &Map,
+) -> RhaiResult<ResultValue> {
+    let o = run_options(opts)?;
+    let all = slice_time(&read_bars(bars)?, o.from, o.to);
+    let strats: Vec<StrategyValue> = match read_strategy(strat)? {
+        StratInput::One(s) => vec![*s],
+        StratInput::Factory(f) => all
+            .iter()
+            .map(|b| {
+                let v: Dynamic = f.call_within_context(nctx, (b.clone(),))?;
+                v.read_lock::<StrategyValue>()
+                    .map(|s| s.clone())
+                    .ok_or_else(|| {
+                        rt_err(format!(
+                            "the function given to backtest must return strategy(..), not {}",
+                            v.type_name()
+                        ))
+                    })
+            })
+            .collect::<RhaiResult<_>>()?,
+    };
+    let refs: Vec<&Bars> = all.iter().collect();
+    let mut opts_v: Vec<StrategyOptions> = strats.iter().map(|s| s.opts.clone()).collect();
+    if let Some(n) = &o.name {
+        for x in &mut opts_v {
+            x.name = n.clone();
+        }
+    }
+    let mut sig_logics: Vec<Signals> = Vec::new();
+    let mut script_logics: Vec<ScriptLogic> = Vec::new();
+    for (k, s) in strats.iter().enumerate() {
+        if let Some(f) = &s.on_bar {
+            script_logics.push(ScriptLogic::new(nctx, f.clone()));
+        } else {
+            // One vectorized strategy for several tokens: its signals fit only one of them.
+            let b = if strats.len() == 1 { refs[0] } else { refs[k] };
+            if strats.len() == 1 && refs.len() > 1 {
+                return Err(rt_err(
+                    "vectorized signals belong to one bars table; for several tokens pass |bars| strategy(#{ entry: ... }) or use on_bar",
+                ));
+            }
+            sig_logics.extend(signals_for(s, b)?);
+        }
+    }
+    let kind = if script_logics.is_empty() {
+        "vectorized"
+    } else {
+        "per_bar"
+    };
+    if !sig_logics.is_empty() && !script_logics.is_empty() {
+        return Err(rt_err(
+            "mixing on_bar and signal strategies across tokens is not supported; use one style",
+        ));
+    }
+    let result = {
+        let mut logics: Vec<&mut dyn BarLogic> = Vec::new();
+        for l in &mut sig_logics {
+            logics.push(l);
+        }
+        for l in &mut script_logics {
+            logics.push(l);
+        }
+        backtest::run(&refs, &mut logics, &opts_v, &o.cfg, Some(&rt.cancel))
+    };
+    if let Some(e) = script_logics.iter_mut().find_map(|l| l.error.take()) {
+        return Err(e);
+    }
+    let result = result.rhai()?;
+    let id = if o.save {
+        save(rt, &result, &config_json(&o, &opts_v, kind), &refs)
+    } else {
+        None
+    };
+    Ok(ResultValue {
+        result: Arc::new(result),
+        id,
+    })
+}
+
+/// Stores a run; a store failure is a warning, never a failed backtest.
+pub(crate) fn save(
+    rt: &Runtime,
+    r: &BacktestResult,
+    config: &serde_json::Value,
+    bars: &[&Bars],
+) -> Option<i64> {
+    let hash = store::data_hash(bars);
+    match Store::open(&rt.config.db_path()).and_then(|mut s| s.save(r, config, &hash)) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            rt.emitter
+                .stderr(format!("warning: the run was not saved: {e}\n"));
+            None
+        }
+    }
+}
+
+fn backtests_frame(rt: &Runtime, limit: usize) -> RhaiResult<Frame> {
+    let rows = Store::open(&rt.config.db_path())
+        .and_then(|s| s.list(limit))
+        .rhai()?;
+    Frame::new(vec![
+        (
+            "id".into(),
+            Column::I64(rows.iter().map(|r| r.id).collect()),
+        ),
+        (
+            "created_at".into(),
+            Column::Time(rows.iter().map(|r| r.created_at).collect()),
+        ),
+        (
+            "name".into(),
+            Column::Str(rows.iter().map(|r| r.name.clone()).collect()),
+        ),
+        (
+            "status".into(),
+            Column::Str(rows.iter().map(|r| r.status.clone()).collect()),
+        ),
+        (
+            "total_return_pct".into(),
+            Column::F64(rows.iter().map(|r| r.total_return_pct).collect()),
+        ),
+        (
+            "sharpe".into(),
+            Column::F64(rows.iter().map(|r| r.sharpe).collect()),
+        ),
+        (
+            "max_drawdown_pct".into(),
+            Column::F64(rows.iter().map(|r| r.max_drawdown_pct).collect()),
+        ),
+        (
+            "n_trades".into(),
+            Column::F64(rows.iter().map(|r| r.n_trades).collect()),
+        ),
+        (
+            "data_hash".into(),
+            Column::Str(rows.iter().map(|r| r.data_hash.clone()).collect()),
+        ),
+    ])
+    .map(|f| f.with_title("Stored backtests (newest first)"))
+    .rhai()
+}
+
+pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
+    api.family("Strategy");
+    api.engine
+        .register_type_with_name::<StrategyValue>("Strategy");
+    api.func(
+        "strategy",
+        &["spec: map"],
+        "Strategy",
+        STRATEGY_DOC,
+        |m: Map| strategy_from(&m),
+    );
+    ctx::register(api);
+    api.family("Backtest");
+    result::register(api);
+    let r = rt.clone();
+    api.func(
+        "backtest",
+        &["bars: Bars | map", "strategy: Strategy | fn | string"],
+        "BacktestResult",
+        BACKTEST_DOC,
+        move |nctx: NativeCallContext, bars: Dynamic, s: Dynamic| {
+            run_backtest(&nctx, &r, &bars, &s, &Map::new())
+        },
+    );
+    let r = rt.clone();
+    api.func(
+        "backtest",
+        &[
+            "bars: Bars | map",
+            "strategy: Strategy | fn | string",
+            "opts: map",
+        ],
+        "BacktestResult",
+        BACKTEST_DOC,
+        move |nctx: NativeCallContext, bars: Dynamic, s: Dynamic, o: Map| {
+            run_backtest(&nctx, &r, &bars, &s, &o)
+        },
+    );
+    let bdoc = "Lists stored backtest runs (newest first, default 50) as a frame: id, created_at, name, status, key stats and \
+the input data's hash (equal hashes mean identical input bars).\n\n```rhai\nbacktests()\n```";
+    let r = rt.clone();
+    api.func("backtests", &[], "Frame", bdoc, move || {
+        backtests_frame(&r, 50)
+    });
+    let r = rt.clone();
+    api.func(
+        "backtests",
+        &["limit: int"],
+        "Frame",
+        bdoc,
+        move |n: INT| backtests_frame(&r, n.max(0) as usize),
+    );
+    optimize::register(api, rt);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::config::Config;
+    use crate::script::Session;
+
+    fn session() -> (tempfile::TempDir, Session) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Session::new(Config::for_home(dir.path()));
+        (dir, s)
+    }
+
+    fn frame(s: &Session, name: &str) -> crate::frame::Frame {
+        let v = s.variable(name).unwrap();
+        v.read_lock::<crate::frame::Frame>()
+            .map(|f| f.clone())
+            .unwrap()
+    }
+
+    fn run(s: &mut Session, code: &str) -> String {
+        match s.execute(code) {
+            Ok(r) => r
+                .value
+                .and_then(|v| v.plain().map(str::to_string))
+                .unwrap_or_default(),
+            Err(e) => panic!("cell failed: {e:?}\n{code}"),
+        }
+    }
+
+    const SETUP: &str = r#"
+        let bars = klines("demo:BTC", "1h", #{ limit: 2000 });
+        let fast = sma(bars.close, 10);
+        let slow = sma(bars.close, 30);
+    "#;
+
+    #[test]
+    fn per_bar_and_vectorized_sma_cross_trade_identically() {
+        let (_d, mut s) = session();
+        run(&mut s, SETUP);
+        let v = run(
+            &mut s,
+            r#"
+            let a = backtest(bars, strategy(#{ entry: crossover(fast, slow), exit: crossunder(fast, slow) }), #{ fee_pct: 0.1, save: false });
+            [a.stats.n_trades, a.stats.final_equity]"#,
+        );
+        let p = run(
+            &mut s,
+            r#"
+            let b = backtest(bars, strategy(#{ on_bar: |ctx| {
+                let f = ctx.value(fast); let s = ctx.value(slow);
+                let f1 = ctx.value(fast, 1); let s1 = ctx.value(slow, 1);
+                if ctx.position == 0 && f > s && f1 <= s1 { ctx.buy(); }
+                else if ctx.position > 0 && f < s && f1 >= s1 { ctx.exit(); }
+            } }), #{ fee_pct: 0.1, save: false });
+            [b.stats.n_trades, b.stats.final_equity]"#,
+        );
+        assert_eq!(v, p);
+        assert!(!v.contains("[0"), "{v}");
+    }
+
+    #[test]
+    fn cell_function_on_bar_by_name_runs() {
+        let (_d, mut s) = session();
+        run(&mut s, SETUP);
+        run(
+            &mut s,
+            "fn on_bar(ctx) { if ctx.bar_index == 5 { ctx.buy(#{ size_pct: 50 }); } }",
+        );
+        let n = run(
+            &mut s,
+            "let r = backtest(bars, \"on_bar\", #{ save: false }); r.stats.open_trades",
+        );
+        assert_eq!(n, "1.0");
+    }
+
+    #[test]
+    fn ctx_refuses_future_bars() {
+        let (_d, mut s) = session();
+        run(&mut s, SETUP);
+        let e = s
+            .execute(
+                "backtest(bars, strategy(#{ on_bar: |ctx| { ctx.close(-1) } }), #{ save: false })",
+            )
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("future bar"), "{e:?}");
+    }
+
+    #[test]
+    fn runs_are_saved_and_listed_with_a_data_hash() {
+        let (_d, mut s) = session();
+        run(&mut s, SETUP);
+        run(
+            &mut s,
+            "let r1 = backtest(bars, strategy(#{ name: \"x\", entry: crossover(fast, slow), exit: crossunder(fast, slow) }));",
+        );
+        run(
+            &mut s,
+            "let r2 = backtest(bars, strategy(#{ name: \"x\", entry: crossover(fast, slow), exit: crossunder(fast, slow) }));",
+        );
+        let ids = run(&mut s, "[r1.id, r2.id]");
+        assert_eq!(ids, "[1, 2]");
+        run(&mut s, "let list = backtests();");
+        let list = frame(&s, "list");
+        assert_eq!(list.len(), 2);
+        let hashes = list.get("data_hash").unwrap();
+        assert_eq!(hashes.cell(0), hashes.cell(1)); // same bars, same hash
+        assert_eq!(list.get("name").unwrap().cell(0), "x");
+    }
+
+    #[test]
+    fn optimize_ranks_every_combination() {
+        let (_d, mut s) = session();
+        run(&mut s, SETUP);
+        run(
+            &mut s,
+            r#"let out = optimize(bars, |p| strategy(#{
+            entry: crossover(sma(bars.close, p.fast), sma(bars.close, p.slow)),
+            exit: crossunder(sma(bars.close, p.fast), sma(bars.close, p.slow)) }),
+            #{ fast: [5, 10, 20], slow: [30, 50] }, #{ metric: "sharpe", save: false });"#,
+        );
+        let out = frame(&s, "out");
+        assert_eq!(out.len(), 6);
+        assert_eq!(out.names()[..3], ["fast", "slow", "sharpe"]);
+        let sh = out.series("sharpe").unwrap();
+        assert!(
+            sh.values()
+                .windows(2)
+                .all(|w| w[0] >= w[1] || w[1].is_nan()),
+            "{sh:?}"
+        );
+        let wf = run(
+            &mut s,
+            r#"let w = optimize(bars, |p| strategy(#{
+            entry: crossover(sma(bars.close, p.fast), sma(bars.close, 40)),
+            exit: crossunder(sma(bars.close, p.fast), sma(bars.close, 40)) }),
+            #{ fast: [5, 10] }, #{ walk_forward: #{ train: 800, test: 400 } }); w.oos.n_bars"#,
+        );
+        assert_eq!(wf, "1200.0");
+    }
+
+    #[test]
+    fn portfolio_with_a_strategy_per_token() {
+        let (_d, mut s) = session();
+        let out = run(
+            &mut s,
+            r#"
+            let a = klines("demo:BTC", "1h", #{ limit: 500 });
+            let b = klines("demo:ETH", "1h", #{ limit: 500 });
+            let r = backtest(#{ "demo:BTC": a, "demo:ETH": b }, |bars| strategy(#{
+                entry: crossover(sma(bars.close, 5), sma(bars.close, 20)),
+                exit: crossunder(sma(bars.close, 5), sma(bars.close, 20)), size_pct: 50 }), #{ save: false });
+            r.stats.n_trades > 0"#,
+        );
+        assert_eq!(out, "true");
+    }
+}

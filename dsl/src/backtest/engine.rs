@@ -1,0 +1,325 @@
+//! The engine: one step per timestamp. A clock decides which tokens have a bar at that time (the
+//! backtest clock walks the union of the bars' timestamps; a simulation's clock feeds bars as they
+//! arrive) and [`Engine::step`] does the same thing in both cases:
+//!
+//! 1. for each token with a bar: fill its resting orders (placed at an earlier close) against the
+//!    bar, then check the position's stop-loss / take-profit / trailing stop inside the bar, then
+//!    mark the position at the close;
+//! 2. compute equity; the risk manager halts the run when the drawdown limit is reached;
+//! 3. report the equity point;
+//! 4. call the strategy for each token with a bar; its orders rest until the next bar.
+
+use super::broker::Account;
+use super::config::BacktestConfig;
+use super::order::{BarPrices, ExitReason, Order, OrderKind, Side, Size, check_exits, fill_price};
+use super::sink::{Action, Signal, Sink};
+use crate::bars::Bars;
+use crate::error::Result;
+use crate::strategy::{BarLogic, Ctx, StrategyOptions};
+
+/// State that carries from one step to the next.
+pub struct Engine {
+    pub account: Account,
+    /// Resting orders in placement order.
+    book: Vec<Order>,
+    scratch: Vec<Order>,
+    peak: f64,
+    max_drawdown: Option<f64>,
+    /// Set by the risk manager: no more strategy calls.
+    pub halted: bool,
+}
+
+/// A token with a bar in this step: its index in the run and the bar's index in its bars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Present {
+    pub asset: usize,
+    pub bar: usize,
+}
+
+impl Engine {
+    pub fn new(cfg: &BacktestConfig, assets: usize) -> Engine {
+        Engine {
+            account: Account::new(cfg, assets),
+            book: Vec::new(),
+            scratch: Vec::new(),
+            peak: cfg.cash,
+            max_drawdown: cfg.max_drawdown_pct.map(|p| p / 100.0),
+            halted: false,
+        }
+    }
+
+    /// Processes one timestamp. `bars[a]` holds token `a`'s bars up to (at least) the present
+    /// one; `logics[a]` and `opts[a]` decide for token `a` (a single entry serves every token).
+    pub fn step(
+        &mut self,
+        time: i64,
+        present: &[Present],
+        bars: &[&Bars],
+        logics: &mut [&mut dyn BarLogic],
+        opts: &[StrategyOptions],
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
+        let mut exposed = false;
+        for &Present { asset, bar } in present {
+            let b = bars[asset];
+            let prices = BarPrices {
+                open: b.open.values()[bar],
+                high: b.high.values()[bar],
+                low: b.low.values()[bar],
+                close: b.close.values()[bar],
+            };
+            exposed |= self.account.positions[asset].qty != 0.0;
+            if !self.book.is_empty() {
+                self.fill_orders(asset, bar, time, &prices, sink);
+            }
+            let pos = &self.account.positions[asset];
+            if pos.qty != 0.0 {
+                exposed = true;
+                if pos.armed_from <= bar {
+                    self.check_protect(asset, bar, time, &prices, sink);
+                }
+                self.account.update_best(asset, &prices);
+            }
+            self.account.positions[asset].mark = prices.close;
+        }
+        let equity = self.account.equity();
+        if equity > self.peak {
+            self.peak = equity;
+        }
+        if let Some(limit) = self.max_drawdown
+            && !self.halted
+            && self.peak > 0.0
+            && 1.0 - equity / self.peak >= limit
+        {
+            self.halt(time, equity, limit, sink);
+        }
+        sink.on_equity(time, equity, exposed);
+        if self.halted {
+            return Ok(());
+        }
+        for &Present { asset, bar } in present {
+            let b = bars[asset];
+            let o = if opts.len() == 1 {
+                &opts[0]
+            } else {
+                &opts[asset]
+            };
+            let pos = &self.account.positions[asset];
+            let mut ctx = Ctx {
+                asset,
+                id: &b.id[..],
+                bars: b,
+                i: bar,
+                position: pos.qty,
+                avg_price: pos.avg_price,
+                cash: self.account.cash,
+                equity,
+                default_size: o.size,
+                default_exits: o.exits,
+                orders: &mut self.scratch,
+                cancel_resting: false,
+            };
+            let n = logics.len();
+            let logic = &mut *logics[if n == 1 { 0 } else { asset }];
+            logic.on_bar(&mut ctx)?;
+            if ctx.cancel_resting {
+                self.book.retain(|o| o.asset != asset);
+            }
+            if !self.scratch.is_empty() {
+                let close = b.close.values()[bar];
+                for order in self.scratch.drain(..) {
+                    sink.on_signal(&Signal {
+                        asset,
+                        time,
+                        action: match order.side {
+                            Side::Buy => Action::Buy,
+                            Side::Sell => Action::Sell,
+                        },
+                        reason: order.reason.to_string(),
+                        price: close,
+                    });
+                    self.book.push(order);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills `asset`'s resting orders that execute in this bar, in placement order.
+    fn fill_orders(
+        &mut self,
+        asset: usize,
+        bar: usize,
+        time: i64,
+        prices: &BarPrices,
+        sink: &mut dyn Sink,
+    ) {
+        let mut k = 0;
+        while k < self.book.len() {
+            if self.book[k].asset != asset {
+                k += 1;
+                continue;
+            }
+            let side = self.book[k].side;
+            let Some(raw) = fill_price(&mut self.book[k].kind, side, prices) else {
+                k += 1;
+                continue;
+            };
+            let order = self.book.remove(k);
+            let market = matches!(order.kind, OrderKind::Market | OrderKind::Stop(_));
+            let price = self.account.slipped(raw, side, market);
+            let at_open = raw == prices.open;
+            self.execute(&order, price, at_open, bar, time, sink);
+        }
+    }
+
+    fn execute(
+        &mut self,
+        order: &Order,
+        price: f64,
+        at_open: bool,
+        bar: usize,
+        time: i64,
+        sink: &mut dyn Sink,
+    ) {
+        let asset = order.asset;
+        let held = self.account.positions[asset].qty;
+        let held_side = self.account.positions[asset].side();
+        let closing_reason = if order.reason == "halt" {
+            ExitReason::Halt
+        } else if matches!(order.kind, OrderKind::Market) {
+            ExitReason::Signal
+        } else {
+            ExitReason::Order
+        };
+        if order.reduce_only {
+            if held_side == Some(order.side.opposite()) {
+                let qty = match order.size {
+                    Size::OfPosition(f) => held.abs() * f,
+                    Size::Qty(q) => q,
+                    _ => held.abs(),
+                };
+                self.close(asset, qty, price, time, bar, closing_reason, sink);
+            }
+            return;
+        }
+        if held_side == Some(order.side.opposite()) {
+            self.close(
+                asset,
+                held.abs(),
+                price,
+                time,
+                bar,
+                ExitReason::Reverse,
+                sink,
+            );
+        }
+        let qty = self.account.open_qty(asset, order.size, price);
+        if qty <= 0.0 {
+            sink.on_signal(&Signal {
+                asset,
+                time,
+                action: Action::Hold,
+                reason: "rejected: not enough buying power".into(),
+                price,
+            });
+            return;
+        }
+        let armed_from = if at_open { bar } else { bar + 1 };
+        let fill = self.account.open(
+            asset,
+            order.side,
+            qty,
+            price,
+            &order.exits,
+            time,
+            bar,
+            armed_from,
+            order.reason,
+        );
+        sink.on_fill(&fill);
+    }
+
+    #[allow(clippy::too_many_arguments)] // the fill's description, passed straight through
+    fn close(
+        &mut self,
+        asset: usize,
+        qty: f64,
+        price: f64,
+        time: i64,
+        bar: usize,
+        why: ExitReason,
+        sink: &mut dyn Sink,
+    ) {
+        if let Some((fill, trade)) = self.account.close(asset, qty, price, time, bar, why) {
+            sink.on_fill(&fill);
+            sink.on_trade(&trade);
+        }
+    }
+
+    fn check_protect(
+        &mut self,
+        asset: usize,
+        bar: usize,
+        time: i64,
+        prices: &BarPrices,
+        sink: &mut dyn Sink,
+    ) {
+        let pos = &self.account.positions[asset];
+        let Some(side) = pos.side() else { return };
+        let Some((raw, why)) = check_exits(&pos.protect, side, prices) else {
+            return;
+        };
+        // Stops fill as market orders (slippage); a take-profit is a limit.
+        let market = why != ExitReason::TakeProfit;
+        let price = self.account.slipped(raw, side.opposite(), market);
+        let qty = pos.qty.abs();
+        sink.on_signal(&Signal {
+            asset,
+            time,
+            action: match side {
+                Side::Buy => Action::Sell,
+                Side::Sell => Action::Buy,
+            },
+            reason: why.name().to_string(),
+            price,
+        });
+        self.close(asset, qty, price, time, bar, why, sink);
+    }
+
+    /// The risk manager: cancel resting orders, close everything at each token's next open, stop
+    /// calling the strategy.
+    fn halt(&mut self, time: i64, equity: f64, limit: f64, sink: &mut dyn Sink) {
+        self.halted = true;
+        self.book.clear();
+        sink.on_signal(&Signal {
+            asset: 0,
+            time,
+            action: Action::Halt,
+            reason: format!(
+                "max_drawdown_pct {} reached (drawdown {:.2} %): closing all positions and halting",
+                limit * 100.0,
+                (1.0 - equity / self.peak) * 100.0
+            ),
+            price: equity,
+        });
+        for (asset, p) in self.account.positions.iter().enumerate() {
+            if let Some(side) = p.side() {
+                self.book.push(Order {
+                    asset,
+                    side: side.opposite(),
+                    kind: OrderKind::Market,
+                    size: Size::OfPosition(1.0),
+                    reduce_only: true,
+                    exits: Default::default(),
+                    reason: "halt",
+                });
+            }
+        }
+    }
+
+    /// Orders still resting (for reporting at the end).
+    pub fn resting(&self) -> &[Order] {
+        &self.book
+    }
+}

@@ -1,0 +1,379 @@
+//! The `ctx` of a per-bar strategy: a cheap handle (one `Arc`) to the current bar's state, reused
+//! for every call; its methods read bars `0..=i` only and queue orders. [`ScriptLogic`] runs a
+//! script `on_bar` through the `NativeCallContext` of the `backtest(...)` call.
+
+use super::options::{OrderSpec, order_from};
+use crate::backtest::order::{Exits, Order, OrderKind, Side, Size};
+use crate::bars::Bars;
+use crate::error::{DslError, Result};
+use crate::script::api::{Api, RhaiResult, rt_err};
+use crate::series::Series;
+use crate::strategy::context::Field;
+use crate::strategy::{BarLogic, Ctx};
+use rhai::{Dynamic, EvalAltResult, FLOAT, FnPtr, INT, Map, NativeCallContext};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// What `ctx` reads and writes during one `on_bar` call.
+#[derive(Default)]
+pub struct CtxState {
+    pub bars: Option<Bars>,
+    pub asset: usize,
+    pub i: usize,
+    pub position: f64,
+    pub avg_price: f64,
+    pub cash: f64,
+    pub equity: f64,
+    pub default_size: Option<Size>,
+    pub default_exits: Exits,
+    pub orders: Vec<Order>,
+    pub cancel: bool,
+    atr: HashMap<(usize, usize), Arc<Vec<f64>>>,
+}
+
+/// `ctx` in scripts.
+#[derive(Clone, Default)]
+pub struct BarCtx(pub Arc<Mutex<CtxState>>);
+
+impl BarCtx {
+    fn lock(&self) -> MutexGuard<'_, CtxState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl CtxState {
+    fn bars(&self) -> RhaiResult<&Bars> {
+        self.bars
+            .as_ref()
+            .ok_or_else(|| rt_err("ctx is only valid inside on_bar"))
+    }
+
+    fn price(&self, f: Field, n: INT) -> RhaiResult<FLOAT> {
+        if n < 0 {
+            return Err(rt_err(format!(
+                "ctx reads the current bar (0) or n bars ago; {n} would be a future bar"
+            )));
+        }
+        let b = self.bars()?;
+        let Some(j) = self.i.checked_sub(n as usize) else {
+            return Ok(f64::NAN);
+        };
+        Ok(match f {
+            Field::Open => b.open.values()[j],
+            Field::High => b.high.values()[j],
+            Field::Low => b.low.values()[j],
+            Field::Close => b.close.values()[j],
+            Field::Volume => b.volume.values()[j],
+            Field::Time => b.time[j] as f64,
+        })
+    }
+
+    fn value(&self, s: &Series, n: INT) -> RhaiResult<FLOAT> {
+        if n < 0 {
+            return Err(rt_err(format!(
+                "ctx.value(series, n) reads n bars ago; {n} would be a future bar"
+            )));
+        }
+        let len = self.bars()?.len();
+        if s.len() != len {
+            return Err(rt_err(format!(
+                "the series has {} values but the bars have {len}; compute it from the same bars",
+                s.len()
+            )));
+        }
+        Ok(self
+            .i
+            .checked_sub(n as usize)
+            .map_or(f64::NAN, |j| s.values()[j]))
+    }
+
+    fn atr(&mut self, period: usize) -> RhaiResult<f64> {
+        let key = (self.asset, period);
+        if !self.atr.contains_key(&key) {
+            let b = self.bars()?;
+            let a =
+                crate::indicators::atr(b.high.values(), b.low.values(), b.close.values(), period)
+                    .map_err(|e| rt_err(e.to_string()))?;
+            self.atr.insert(key, Arc::new(a));
+        }
+        Ok(self.atr[&key].get(self.i).copied().unwrap_or(f64::NAN))
+    }
+
+    /// Queues an order from a spec, resolving volatility sizing against ATR at this bar.
+    fn push(&mut self, spec: OrderSpec, reason: &'static str) -> RhaiResult<()> {
+        let size = if let Some((risk_pct, mult, period)) = spec.vol {
+            let distance = match spec.stop_distance {
+                Some(d) => d,
+                None => mult * self.atr(period)?,
+            };
+            if !(distance.is_finite() && distance > 0.0) {
+                return Ok(()); // ATR still warming up: no order
+            }
+            Size::Risk { risk_pct, distance }
+        } else if spec.reduce_only {
+            spec.size.unwrap_or(Size::OfPosition(1.0))
+        } else {
+            spec.size.or(self.default_size).unwrap_or(Size::Pct(100.0))
+        };
+        let exits = if spec.reduce_only {
+            Exits::default()
+        } else {
+            spec.exits.or(&self.default_exits)
+        };
+        self.orders.push(Order {
+            asset: self.asset,
+            side: spec.side,
+            kind: spec.kind,
+            size,
+            reduce_only: spec.reduce_only,
+            exits,
+            reason,
+        });
+        Ok(())
+    }
+
+    fn exit(&mut self, fraction: f64, reason: &'static str) {
+        let side = if self.position > 0.0 {
+            Side::Sell
+        } else if self.position < 0.0 {
+            Side::Buy
+        } else {
+            return;
+        };
+        self.orders.push(Order {
+            asset: self.asset,
+            side,
+            kind: OrderKind::Market,
+            size: Size::OfPosition(fraction.clamp(0.0, 1.0)),
+            reduce_only: true,
+            exits: Exits::default(),
+            reason,
+        });
+    }
+}
+
+/// Runs a script `on_bar(ctx)` for the engine.
+pub struct ScriptLogic<'a, 'b> {
+    pub nctx: &'a NativeCallContext<'b>,
+    pub f: FnPtr,
+    pub ctx: BarCtx,
+    arg: Dynamic,
+    /// The script's own error (kept whole so the cell error points at the script line).
+    pub error: Option<Box<EvalAltResult>>,
+}
+
+impl<'a, 'b> ScriptLogic<'a, 'b> {
+    pub fn new(nctx: &'a NativeCallContext<'b>, f: FnPtr) -> Self {
+        let ctx = BarCtx::default();
+        ScriptLogic {
+            nctx,
+            f,
+            arg: Dynamic::from(ctx.clone()),
+            ctx,
+            error: None,
+        }
+    }
+}
+
+impl BarLogic for ScriptLogic<'_, '_> {
+    fn on_bar(&mut self, c: &mut Ctx<'_>) -> Result<()> {
+        {
+            let mut st = self.ctx.lock();
+            if st.bars.is_none() || st.asset != c.asset {
+                st.bars = Some(c.bars.clone());
+                st.asset = c.asset;
+            }
+            st.i = c.i;
+            st.position = c.position;
+            st.avg_price = c.avg_price;
+            st.cash = c.cash;
+            st.equity = c.equity;
+            st.default_size = Some(c.default_size);
+            st.default_exits = c.default_exits;
+            st.cancel = false;
+        }
+        let r = self.f.call_raw(self.nctx, None, [self.arg.clone()]);
+        if let Err(e) = r {
+            self.error = Some(e);
+            return Err(DslError::invalid("on_bar failed"));
+        }
+        let mut st = self.ctx.lock();
+        c.cancel_resting |= st.cancel;
+        c.orders.append(&mut st.orders);
+        Ok(())
+    }
+}
+
+const CTX_DOC: &str = "The current bar's `field` now, or `n` bars ago (`ctx.close(1)` is the previous close). \
+Only the current and earlier bars are readable; NaN before the first bar.\n\n\
+```rhai\nfn on_bar(ctx) {\n    if ctx.close() > ctx.close(1) && ctx.position == 0 { ctx.buy(); }\n}\n```";
+
+/// Registers the `Ctx` type, its properties and order methods.
+pub fn register(api: &mut Api) {
+    api.engine.register_type_with_name::<BarCtx>("Ctx");
+    macro_rules! field {
+        ($name:literal, $f:expr) => {
+            api.method(
+                "Ctx",
+                $name,
+                &[],
+                "float",
+                CTX_DOC,
+                |c: &mut BarCtx| -> RhaiResult<FLOAT> { c.lock().price($f, 0) },
+            );
+            api.method(
+                "Ctx",
+                $name,
+                &["n: int"],
+                "float",
+                CTX_DOC,
+                |c: &mut BarCtx, n: INT| -> RhaiResult<FLOAT> { c.lock().price($f, n) },
+            );
+        };
+    }
+    field!("open", Field::Open);
+    field!("high", Field::High);
+    field!("low", Field::Low);
+    field!("close", Field::Close);
+    field!("volume", Field::Volume);
+    field!("time", Field::Time);
+    let vdoc = "A precomputed series' value at the current bar, or `n` bars ago. Series values after the \
+current bar are refused.\n\n```rhai\nlet fast = sma(bars.close, 10);\nlet slow = sma(bars.close, 30);\n\
+let s = strategy(#{ name: \"cross\", on_bar: |ctx| {\n    if ctx.value(fast) > ctx.value(slow) && ctx.value(fast, 1) <= ctx.value(slow, 1) { ctx.buy(); }\n    else if ctx.value(fast) < ctx.value(slow) { ctx.exit(); }\n} });\n```";
+    api.method(
+        "Ctx",
+        "value",
+        &["series: Series"],
+        "float",
+        vdoc,
+        |c: &mut BarCtx, s: Series| c.lock().value(&s, 0),
+    );
+    api.method(
+        "Ctx",
+        "value",
+        &["series: Series", "n: int"],
+        "float",
+        vdoc,
+        |c: &mut BarCtx, s: Series, n: INT| c.lock().value(&s, n),
+    );
+    let gdoc = |what: &str| {
+        format!(
+            "{what}\n\n```rhai\nfn on_bar(ctx) {{ if ctx.position == 0 && ctx.cash > 100 {{ ctx.buy(#{{ size_pct: 50 }}); }} }}\n```"
+        )
+    };
+    api.getter(
+        "Ctx",
+        "position",
+        "float",
+        &gdoc("Signed position in units (negative when short, 0 when flat)."),
+        |c: &mut BarCtx| c.lock().position,
+    );
+    api.getter(
+        "Ctx",
+        "avg_price",
+        "float",
+        &gdoc("Average entry price of the position (0 when flat)."),
+        |c: &mut BarCtx| c.lock().avg_price,
+    );
+    api.getter(
+        "Ctx",
+        "cash",
+        "float",
+        &gdoc("Cash now (quote currency); short proceeds included."),
+        |c: &mut BarCtx| c.lock().cash,
+    );
+    api.getter(
+        "Ctx",
+        "equity",
+        "float",
+        &gdoc("Equity at this bar's close: cash plus positions at their last price."),
+        |c: &mut BarCtx| c.lock().equity,
+    );
+    api.getter(
+        "Ctx",
+        "bar_index",
+        "int",
+        &gdoc("Index of the current bar in its bars (0 is the first)."),
+        |c: &mut BarCtx| c.lock().i as INT,
+    );
+    api.getter(
+        "Ctx",
+        "id",
+        "string",
+        &gdoc("Token id of the current bar (useful in portfolio backtests)."),
+        |c: &mut BarCtx| {
+            c.lock()
+                .bars
+                .as_ref()
+                .map_or(String::new(), |b| b.id.to_string())
+        },
+    );
+    let bdoc = "Market buy at the next bar's open: opens or adds to a long; a short is closed first (a reversal). \
+Options: `size_pct` (of equity, default the strategy's, 100), `qty`, `cash`, or volatility sizing `risk_pct` with \
+`atr_mult` (2) and `atr_period` (14) or `stop_distance`; exits `stop_loss_pct`, `take_profit_pct`, \
+`trailing_stop_pct`, `stop_loss`, `take_profit` (prices).\n\n```rhai\nfn on_bar(ctx) {\n    if ctx.position == 0 { ctx.buy(#{ size_pct: 50, stop_loss_pct: 3, take_profit_pct: 6 }); }\n}\n```";
+    let sdoc = "Market sell at the next bar's open: opens or adds to a short; a long is closed first and reversed. \
+To close a long without going short use `ctx.exit()`. Same options as `ctx.buy`.\n\n```rhai\nfn on_bar(ctx) {\n    if ctx.close() < ctx.low(1) { ctx.sell(#{ size_pct: 30, stop_loss_pct: 2 }); }\n}\n```";
+    for (name, side, doc) in [("buy", Side::Buy, bdoc), ("sell", Side::Sell, sdoc)] {
+        api.method(
+            "Ctx",
+            name,
+            &[],
+            "()",
+            doc,
+            move |c: &mut BarCtx| -> RhaiResult<()> {
+                c.lock().push(order_from(&Map::new(), Some(side))?, "entry")
+            },
+        );
+        api.method("Ctx", name, &["opts: map"], "()", doc, move |c: &mut BarCtx, m: Map| -> RhaiResult<()> {
+            if m.contains_key("side") || m.contains_key("type") {
+                return Err(rt_err(format!("ctx.{name} takes size and exit options; use ctx.order(#{{ type, side, price }}) for limit and stop orders")));
+            }
+            c.lock().push(order_from(&m, Some(side))?, "entry")
+        });
+    }
+    let xdoc = "Closes the position at the next bar's open (nothing when flat); `#{ pct: 50 }` closes half.\n\n\
+```rhai\nfn on_bar(ctx) {\n    if ctx.position > 0 && ctx.close() < ctx.low(1) { ctx.exit(); }\n}\n```";
+    api.method("Ctx", "exit", &[], "()", xdoc, |c: &mut BarCtx| {
+        c.lock().exit(1.0, "exit")
+    });
+    api.method(
+        "Ctx",
+        "exit",
+        &["opts: map"],
+        "()",
+        xdoc,
+        |c: &mut BarCtx, m: Map| -> RhaiResult<()> {
+            crate::script::api::check_keys(&m, "exit", &["pct"])?;
+            let pct = crate::script::api::opt_f64(&m, "pct")?.unwrap_or(100.0);
+            c.lock().exit(pct / 100.0, "exit");
+            Ok(())
+        },
+    );
+    let odoc = "Places an order: `type` \"market\" | \"limit\" | \"stop\" | \"stop_limit\", `side` \"buy\" | \"sell\", \
+`price` (the limit or stop price), `limit_price` (stop_limit), size and exit options as in `ctx.buy`, and \
+`reduce_only: true` to only close. Limit and stop orders rest until filled (good till cancelled; `ctx.cancel()`).\n\n\
+```rhai\nfn on_bar(ctx) {\n    if ctx.position == 0 {\n        ctx.cancel();\n        ctx.order(#{ type: \"limit\", side: \"buy\", price: ctx.close() * 0.98, size_pct: 50, take_profit_pct: 4 });\n    }\n}\n```";
+    api.method(
+        "Ctx",
+        "order",
+        &["opts: map"],
+        "()",
+        odoc,
+        |c: &mut BarCtx, m: Map| -> RhaiResult<()> {
+            let spec = order_from(&m, None)?;
+            let reason = match spec.kind {
+                OrderKind::Market => "order",
+                OrderKind::Limit(_) => "limit",
+                OrderKind::Stop(_) => "stop",
+                OrderKind::StopLimit { .. } => "stop_limit",
+            };
+            c.lock().push(spec, reason)
+        },
+    );
+    api.method("Ctx", "cancel", &[], "()", "Cancels this token's resting limit and stop orders.\n\n```rhai\nfn on_bar(ctx) { if ctx.position != 0 { ctx.cancel(); } }\n```", |c: &mut BarCtx| {
+        let mut st = c.lock();
+        st.cancel = true;
+        st.orders.retain(|o| matches!(o.kind, OrderKind::Market));
+    });
+}

@@ -1,0 +1,327 @@
+//! `optimize(bars, |p| strategy(..), grid, opts)`: a grid sweep ranked by a metric, optionally
+//! walk-forward. The closure runs on the calling thread, once per combination; vectorized
+//! strategies then backtest in parallel in Rust, per-bar ones one after another.
+
+use super::ctx::ScriptLogic;
+use super::options::{StrategyValue, run_options};
+use super::{config_json, save, signals_for};
+use crate::backtest::optimize::{Job, lower_is_better, rank, sweep, walk_forward};
+use crate::backtest::{self, BacktestResult};
+use crate::bars::Bars;
+use crate::frame::{Column, Frame};
+use crate::runtime::Runtime;
+use crate::script::api::{Api, IntoRhai, RhaiResult, check_keys, opt_i64, opt_str, rt_err};
+use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
+use std::sync::Arc;
+
+const DOC: &str = r#"Sweeps a parameter grid and returns a frame ranked best first (one row per combination: the
+parameters, then total_return_pct, sharpe, sortino, max_drawdown_pct, win_rate_pct, profit_factor, n_trades, final_equity).
+
+`grid` maps each parameter to a list of values; the closure receives one map `p` per combination. Options: `metric`
+("sharpe"; any stat name), `minimize` (default true only for drawdown and volatility), `top` (rows kept), backtest
+options (`cash`, `fee_pct`, ...), and `walk_forward: #{ train: N, test: M }` (bars): per rolling window, the best
+combination on the training bars is run on the next test bars; returns `#{ windows, oos, ranked }` with the
+out-of-sample stats of the chained test windows. Vectorized strategies run in parallel on all cores; on_bar
+strategies run one after another. Only the best combination is saved to the store.
+
+```rhai
+let bars = klines("demo:BTC", "1h");
+let best = optimize(bars, |p| strategy(#{
+    entry: crossover(sma(bars.close, p.fast), sma(bars.close, p.slow)),
+    exit: crossunder(sma(bars.close, p.fast), sma(bars.close, p.slow)) }),
+    #{ fast: [5, 10, 20], slow: [30, 50] }, #{ metric: "sharpe", fee_pct: 0.1 });
+best
+```"#;
+
+/// Every combination of the grid, in key order then value order.
+fn combos(grid: &Map) -> RhaiResult<Vec<Map>> {
+    let mut out = vec![Map::new()];
+    for (k, v) in grid {
+        let vals: Array = v.clone().try_cast::<Array>().ok_or_else(|| {
+            rt_err(format!(
+                "grid '{k}' must be a list of values, e.g. [5, 10, 20]"
+            ))
+        })?;
+        if vals.is_empty() {
+            return Err(rt_err(format!("grid '{k}' is empty")));
+        }
+        out = out
+            .into_iter()
+            .flat_map(|m| {
+                vals.iter().map(move |x| {
+                    let mut m = m.clone();
+                    m.insert(k.clone(), x.clone());
+                    m
+                })
+            })
+            .collect();
+    }
+    Ok(out)
+}
+
+fn param_columns(params: &[Map], order: &[usize]) -> Vec<(String, Column)> {
+    let Some(first) = params.first() else {
+        return Vec::new();
+    };
+    first
+        .keys()
+        .map(|k| {
+            let vals: Vec<&Dynamic> = order.iter().map(|&i| &params[i][k.as_str()]).collect();
+            let col = if vals.iter().all(|v| v.is_int()) {
+                Column::I64(vals.iter().map(|v| v.as_int().unwrap_or(0)).collect())
+            } else if vals.iter().all(|v| v.is_float() || v.is_int()) {
+                Column::F64(
+                    vals.iter()
+                        .map(|v| {
+                            v.as_float()
+                                .unwrap_or_else(|_| v.as_int().unwrap_or(0) as f64)
+                        })
+                        .collect(),
+                )
+            } else {
+                Column::Str(vals.iter().map(|v| v.to_string()).collect())
+            };
+            (k.to_string(), col)
+        })
+        .collect()
+}
+
+const SHOWN: &[&str] = &[
+    "total_return_pct",
+    "sharpe",
+    "sortino",
+    "max_drawdown_pct",
+    "win_rate_pct",
+    "profit_factor",
+    "n_trades",
+    "final_equity",
+];
+
+fn ranked_frame(
+    params: &[Map],
+    stats: &[&crate::backtest::metrics::Stats],
+    order: &[usize],
+    metric: &str,
+) -> RhaiResult<Frame> {
+    let mut cols = param_columns(params, order);
+    let mut names: Vec<&str> = vec![metric];
+    names.extend(SHOWN.iter().filter(|s| **s != metric));
+    for n in names {
+        cols.push((
+            n.to_string(),
+            Column::F64(
+                order
+                    .iter()
+                    .map(|&i| stats[i].get(n).unwrap_or(f64::NAN))
+                    .collect(),
+            ),
+        ));
+    }
+    Frame::new(cols)
+        .map(|f| {
+            f.with_title(format!(
+                "optimize: {} combinations ranked by {metric}",
+                order.len()
+            ))
+        })
+        .rhai()
+}
+
+fn stats_to_map(s: &crate::backtest::metrics::Stats) -> Map {
+    s.pairs()
+        .into_iter()
+        .map(|(k, v)| (k.into(), Dynamic::from_float(v)))
+        .collect()
+}
+
+fn run(
+    nctx: &NativeCallContext,
+    rt: &Runtime,
+    bars: Bars,
+    f: FnPtr,
+    grid: Map,
+    opts: Map,
+) -> RhaiResult<Dynamic> {
+    let mut bt_opts = opts.clone();
+    for k in ["metric", "minimize", "top", "walk_forward"] {
+        bt_opts.remove(k);
+    }
+    let o = run_options(&bt_opts)?;
+    let metric = opt_str(&opts, "metric")?.unwrap_or_else(|| "sharpe".into());
+    let minimize = match opts.get("minimize") {
+        Some(v) => v
+            .as_bool()
+            .map_err(|t| rt_err(format!("minimize must be a bool, not {t}")))?,
+        None => lower_is_better(&metric),
+    };
+    let params = combos(&grid)?;
+    let mut strats: Vec<StrategyValue> = Vec::with_capacity(params.len());
+    for p in &params {
+        let v: Dynamic = f.call_within_context(nctx, (p.clone(),))?;
+        let s = v
+            .read_lock::<StrategyValue>()
+            .map(|s| s.clone())
+            .ok_or_else(|| {
+                rt_err(format!(
+                    "the optimize function must return strategy(..), not {}",
+                    v.type_name()
+                ))
+            })?;
+        strats.push(s);
+    }
+    let vectorized = strats.iter().all(|s| s.signals.is_some());
+    let results: Vec<BacktestResult> = if vectorized {
+        let jobs: Vec<Job> = strats
+            .iter()
+            .map(|s| {
+                Ok(Job {
+                    signals: signals_for(s, &bars)?.unwrap_or_default(),
+                    opts: s.opts.clone(),
+                })
+            })
+            .collect::<RhaiResult<_>>()?;
+        if let Some(wf) = opts.get("walk_forward") {
+            let wf = wf
+                .clone()
+                .try_cast::<Map>()
+                .ok_or_else(|| rt_err("walk_forward must be #{ train: N, test: M }"))?;
+            check_keys(&wf, "walk_forward", &["train", "test"])?;
+            let train =
+                opt_i64(&wf, "train")?.ok_or_else(|| rt_err("walk_forward needs train: (bars)"))?;
+            let test =
+                opt_i64(&wf, "test")?.ok_or_else(|| rt_err("walk_forward needs test: (bars)"))?;
+            let (windows, oos) = walk_forward(
+                &bars,
+                &jobs,
+                &o.cfg,
+                &metric,
+                minimize,
+                train.max(0) as usize,
+                test.max(0) as usize,
+                &rt.cancel,
+            )
+            .rhai()?;
+            let mut cols = vec![
+                (
+                    "train_start".to_string(),
+                    Column::Time(windows.iter().map(|w| bars.time[w.train.start]).collect()),
+                ),
+                (
+                    "test_start".to_string(),
+                    Column::Time(windows.iter().map(|w| bars.time[w.test.start]).collect()),
+                ),
+                (
+                    "test_end".to_string(),
+                    Column::Time(windows.iter().map(|w| bars.time[w.test.end - 1]).collect()),
+                ),
+            ];
+            cols.extend(param_columns(
+                &params,
+                &windows.iter().map(|w| w.best).collect::<Vec<_>>(),
+            ));
+            cols.push((
+                format!("train_{metric}"),
+                Column::F64(
+                    windows
+                        .iter()
+                        .map(|w| w.train_stats.get(&metric).unwrap_or(f64::NAN))
+                        .collect(),
+                ),
+            ));
+            cols.push((
+                format!("test_{metric}"),
+                Column::F64(
+                    windows
+                        .iter()
+                        .map(|w| w.test_stats.get(&metric).unwrap_or(f64::NAN))
+                        .collect(),
+                ),
+            ));
+            cols.push((
+                "test_return_pct".into(),
+                Column::F64(
+                    windows
+                        .iter()
+                        .map(|w| w.test_stats.total_return_pct)
+                        .collect(),
+                ),
+            ));
+            let wframe = Frame::new(cols).rhai()?.with_title(format!(
+                "walk-forward: {} windows, out-of-sample return {:.2} %, sharpe {:.3}",
+                windows.len(),
+                oos.total_return_pct,
+                oos.sharpe
+            ));
+            let mut out = Map::new();
+            out.insert("windows".into(), Dynamic::from(wframe));
+            out.insert("oos".into(), Dynamic::from_map(stats_to_map(&oos)));
+            return Ok(Dynamic::from_map(out));
+        }
+        sweep(&bars, &jobs, &o.cfg, &rt.cancel).rhai()?
+    } else {
+        let mut out = Vec::with_capacity(strats.len());
+        for s in &strats {
+            let f = s
+                .on_bar
+                .clone()
+                .ok_or_else(|| rt_err("all combinations must use the same strategy style"))?;
+            let mut l = ScriptLogic::new(nctx, f);
+            let r = backtest::run(
+                &[&bars],
+                &mut [&mut l],
+                std::slice::from_ref(&s.opts),
+                &o.cfg,
+                Some(&rt.cancel),
+            );
+            if let Some(e) = l.error.take() {
+                return Err(e);
+            }
+            out.push(r.rhai()?);
+        }
+        out
+    };
+    let stats: Vec<&crate::backtest::metrics::Stats> = results.iter().map(|r| &r.stats).collect();
+    let mut order = rank(&stats, &metric, minimize).rhai()?;
+    if let Some(top) = opt_i64(&opts, "top")? {
+        order.truncate(top.max(1) as usize);
+    }
+    if o.save
+        && let Some(&best) = order.first()
+    {
+        let mut cfg = config_json(&o, std::slice::from_ref(&strats[best].opts), "optimize");
+        cfg["params"] = serde_json::Value::String(format!("{:?}", params[best]));
+        cfg["metric"] = serde_json::Value::String(metric.clone());
+        save(rt, &results[best], &cfg, &[&bars]);
+    }
+    Ok(Dynamic::from(ranked_frame(
+        &params, &stats, &order, &metric,
+    )?))
+}
+
+pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
+    let r = rt.clone();
+    api.func(
+        "optimize",
+        &["bars: Bars", "build: fn(p) -> Strategy", "grid: map"],
+        "Frame",
+        DOC,
+        move |nctx: NativeCallContext, b: Bars, f: FnPtr, g: Map| {
+            run(&nctx, &r, b, f, g, Map::new())
+        },
+    );
+    let r = rt.clone();
+    api.func(
+        "optimize",
+        &[
+            "bars: Bars",
+            "build: fn(p) -> Strategy",
+            "grid: map",
+            "opts: map",
+        ],
+        "Frame | map",
+        DOC,
+        move |nctx: NativeCallContext, b: Bars, f: FnPtr, g: Map, o: Map| {
+            run(&nctx, &r, b, f, g, o)
+        },
+    );
+}

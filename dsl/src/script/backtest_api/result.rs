@@ -1,0 +1,211 @@
+//! `BacktestResult` in scripts: stats map, trade and signal frames, equity / drawdown / returns /
+//! benchmark Series, and its display (text/plain with the key numbers, an HTML stats table).
+
+use crate::backtest::BacktestResult;
+use crate::display::{MimeBundle, fmt_num, html_escape};
+use crate::frame::{Column, Frame};
+use crate::script::api::Api;
+use crate::script::render::Render;
+use crate::series::Series;
+use rhai::{Dynamic, INT, Map};
+use std::sync::Arc;
+
+/// A finished run (shared, never copied) and its id in the store, if saved.
+#[derive(Clone, Debug)]
+pub struct ResultValue {
+    pub result: Arc<BacktestResult>,
+    pub id: Option<i64>,
+}
+
+pub fn stats_map(r: &BacktestResult) -> Map {
+    let mut m = Map::new();
+    for (k, v) in r.stats.pairs() {
+        m.insert(k.into(), Dynamic::from_float(v));
+    }
+    m
+}
+
+/// The closed trades (and, with `open = true`, the open ones) as a frame.
+pub fn trades_frame(
+    r: &BacktestResult,
+    trades: &[crate::backtest::sink::Trade],
+) -> crate::error::Result<Frame> {
+    let col_f =
+        |f: fn(&crate::backtest::sink::Trade) -> f64| Column::F64(trades.iter().map(f).collect());
+    Frame::new(vec![
+        (
+            "token".into(),
+            Column::Str(
+                trades
+                    .iter()
+                    .map(|t| r.id_of(t.asset).to_string())
+                    .collect(),
+            ),
+        ),
+        (
+            "side".into(),
+            Column::Str(
+                trades
+                    .iter()
+                    .map(|t| t.side.direction().to_string())
+                    .collect(),
+            ),
+        ),
+        (
+            "entry_time".into(),
+            Column::Time(trades.iter().map(|t| t.entry_time).collect()),
+        ),
+        (
+            "exit_time".into(),
+            Column::Time(trades.iter().map(|t| t.exit_time).collect()),
+        ),
+        ("entry_price".into(), col_f(|t| t.entry_price)),
+        ("exit_price".into(), col_f(|t| t.exit_price)),
+        ("qty".into(), col_f(|t| t.qty)),
+        ("pnl".into(), col_f(|t| t.pnl)),
+        ("pnl_pct".into(), col_f(|t| t.pnl_pct)),
+        ("fees".into(), col_f(|t| t.fees)),
+        (
+            "bars_held".into(),
+            Column::I64(trades.iter().map(|t| t.bars_held() as i64).collect()),
+        ),
+        (
+            "exit_reason".into(),
+            Column::Str(
+                trades
+                    .iter()
+                    .map(|t| t.exit_reason.name().to_string())
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+pub fn signals_frame(r: &BacktestResult) -> crate::error::Result<Frame> {
+    let s = &r.signals;
+    Frame::new(vec![
+        (
+            "time".into(),
+            Column::Time(s.iter().map(|x| x.time).collect()),
+        ),
+        (
+            "token".into(),
+            Column::Str(s.iter().map(|x| r.id_of(x.asset).to_string()).collect()),
+        ),
+        (
+            "action".into(),
+            Column::Str(s.iter().map(|x| x.action.name().to_string()).collect()),
+        ),
+        (
+            "reason".into(),
+            Column::Str(s.iter().map(|x| x.reason.clone()).collect()),
+        ),
+        (
+            "price".into(),
+            Column::F64(s.iter().map(|x| x.price).collect()),
+        ),
+    ])
+}
+
+impl Render for ResultValue {
+    fn render(&self) -> MimeBundle {
+        let r = &self.result;
+        let mut text = r.summary();
+        if let Some(id) = self.id {
+            text.push_str(&format!("  saved as backtest #{id}\n"));
+        }
+        let mut html = format!(
+            "<div class=\"stratbook-backtest\"><b>Backtest {}</b> {} {}{}<table><tbody>",
+            html_escape(&r.name),
+            html_escape(&r.ids.join(", ")),
+            r.interval,
+            if r.synthetic {
+                " <i>(synthetic demo data)</i>"
+            } else {
+                ""
+            }
+        );
+        for (k, v) in r.stats.pairs() {
+            html.push_str(&format!(
+                "<tr><th style=\"text-align:left\">{k}</th><td style=\"text-align:right\">{}</td></tr>",
+                fmt_num(v)
+            ));
+        }
+        html.push_str("</tbody></table></div>");
+        MimeBundle::text(text).with("text/html", html)
+    }
+}
+
+const DOC_TAIL: &str = "\n\n```rhai\nlet r = backtest(bars, s, #{ fee_pct: 0.1 });\nprint(r.stats.sharpe);\nr.trades\n```";
+
+pub fn register(api: &mut Api) {
+    api.engine
+        .register_type_with_name::<ResultValue>("BacktestResult");
+    api.engine
+        .register_fn("to_string", |r: &mut ResultValue| r.result.summary());
+    let d = |s: &str| format!("{s}{DOC_TAIL}");
+    api.getter("BacktestResult", "stats", "map", &d("Every statistic as a map (see `help(\"backtest\")` for the formulas): final_equity, total_return_pct, cagr_pct, volatility_pct, sharpe, sortino, calmar, max_drawdown_pct, win_rate_pct, profit_factor, expectancy_pct, exposure_pct, n_trades, buy_signals, sell_signals, buy_hold_return_pct, sqn, best/worst/avg_trade_pct, max_drawdown_duration_bars/_days, alpha, beta, open_trades, open_trade_pnl."), |r: &mut ResultValue| stats_map(&r.result));
+    api.getter("BacktestResult", "trades", "Frame", &d("Closed trades: token side entry_time exit_time entry_price exit_price qty pnl pnl_pct fees bars_held exit_reason."), |r: &mut ResultValue| {
+        // Columns are built from one list, so their lengths always agree.
+        trades_frame(&r.result, &r.result.trades).unwrap_or_default()
+    });
+    api.getter("BacktestResult", "open_trade", "Frame", &d("Positions still open at the end, marked at the last close (not counted in the trade metrics)."), |r: &mut ResultValue| {
+        trades_frame(&r.result, &r.result.open_trades).unwrap_or_default()
+    });
+    api.getter(
+        "BacktestResult",
+        "signals",
+        "Frame",
+        &d("Every decision: time token action (buy/sell/hold/halt) reason price."),
+        |r: &mut ResultValue| signals_frame(&r.result).unwrap_or_default(),
+    );
+    api.getter(
+        "BacktestResult",
+        "equity",
+        "Series",
+        &d("Equity at each bar's close."),
+        |r: &mut ResultValue| Series::new(r.result.equity.clone()),
+    );
+    api.getter(
+        "BacktestResult",
+        "drawdown",
+        "Series",
+        &d("Percent below the running peak of equity (0 or negative)."),
+        |r: &mut ResultValue| Series::new(r.result.drawdown.clone()),
+    );
+    api.getter(
+        "BacktestResult",
+        "returns",
+        "Series",
+        &d("Per-bar returns of equity (fractions)."),
+        |r: &mut ResultValue| Series::new(r.result.returns.clone()),
+    );
+    api.getter(
+        "BacktestResult",
+        "benchmark",
+        "Series",
+        &d("Buy-and-hold equity with the same cash (equal weights across tokens, no fees)."),
+        |r: &mut ResultValue| Series::new(r.result.benchmark.clone()),
+    );
+    api.getter(
+        "BacktestResult",
+        "time",
+        "Series",
+        &d("Bar times (unix seconds) aligned with equity, drawdown, returns and benchmark."),
+        |r: &mut ResultValue| Series::new(r.result.time.iter().map(|&t| t as f64).collect()),
+    );
+    api.getter(
+        "BacktestResult",
+        "id",
+        "int",
+        &d("The run's id in the backtest store (0 when not saved)."),
+        |r: &mut ResultValue| r.id.unwrap_or(0) as INT,
+    );
+    api.getter(
+        "BacktestResult",
+        "name",
+        "string",
+        &d("The strategy's name."),
+        |r: &mut ResultValue| r.result.name.clone(),
+    );
+}
