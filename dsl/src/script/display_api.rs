@@ -42,7 +42,11 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
         &["value: any"],
         "()",
         "Shows a value now (a cell shows only its last expression otherwise).\n\n```rhai\ndisplay(bars.tail(5));\ndisplay(result);\n```",
-        move |v: Dynamic| r.emitter.display(render(&v), None),
+        move |v: Dynamic| {
+            for b in super::render::render_all(&v) {
+                r.emitter.display(b, None);
+            }
+        },
     );
     let r = rt.clone();
     api.func(

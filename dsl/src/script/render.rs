@@ -43,8 +43,33 @@ macro_rules! try_types {
 }
 
 fn try_render_custom(v: &Dynamic) -> Option<MimeBundle> {
-    try_types!(v, Series, crate::bars::Bars, super::display_api::Rich);
+    try_types!(
+        v,
+        Series,
+        crate::bars::Bars,
+        crate::frame::Frame,
+        super::display_api::Rich,
+        super::backtest_api::ResultValue,
+        super::backtest_api::StrategyValue,
+    );
     None
+}
+
+/// Renders a value as one or more outputs, in order. A backtest result is a tear sheet: the stats
+/// table, then the equity / drawdown chart (see `plot::tear_sheet` for why two outputs).
+pub fn render_all(v: &Dynamic) -> Vec<MimeBundle> {
+    if let Some(r) = v.read_lock::<super::backtest_api::ResultValue>() {
+        if let Ok(sheet) = super::plot_api::result_tear_sheet(&r.result) {
+            let mut out = sheet.bundles();
+            // The stats output carries the result's own text too (trades, open position).
+            let own = Render::render(&*r);
+            if let (Some(first), Some(text)) = (out.first_mut(), own.plain()) {
+                first.data.insert("text/plain".into(), text.to_string().into());
+            }
+            return out;
+        }
+    }
+    vec![render(v)]
 }
 
 /// A map as a two-column table (stats maps read well this way).
@@ -52,11 +77,7 @@ pub fn render_map(m: &rhai::Map) -> MimeBundle {
     let mut text = String::from("#{\n");
     let mut html = String::from("<table class=\"stratbook-map\"><tbody>");
     for (k, v) in m {
-        let shown = if let Ok(f) = v.as_float() {
-            fmt_num(f)
-        } else {
-            short(v)
-        };
+        let shown = inline(v);
         text.push_str(&format!("  {k}: {shown},\n"));
         html.push_str(&format!(
             "<tr><th style=\"text-align:left\">{}</th><td style=\"text-align:right\">{}</td></tr>",
@@ -71,6 +92,18 @@ pub fn render_map(m: &rhai::Map) -> MimeBundle {
         b = b.with("text/html", html);
     }
     b
+}
+
+/// A value on one line: numbers compact, nested maps spelled out, long values cut.
+fn inline(v: &Dynamic) -> String {
+    if let Ok(f) = v.as_float() {
+        return fmt_num(f);
+    }
+    if let Some(m) = v.read_lock::<rhai::Map>() {
+        let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", inline(v))).collect();
+        return format!("#{{{}}}", inner.join(", "));
+    }
+    short(v)
 }
 
 fn short(v: &Dynamic) -> String {

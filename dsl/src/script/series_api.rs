@@ -13,7 +13,7 @@ A NaN on either side gives NaN (warm-up stays warm-up).\n\n```rhai\nlet range = 
 const CMP_DOC: &str = "Element-wise comparison: a bool Series (a signal). Comparisons with NaN are false.\n\n\
 ```rhai\nlet up = close > sma(close, 50);\nlet cheap = rsi(close, 14) < 30;\n```";
 
-const LOGIC_DOC: &str = "Combine signals: `a & b` (and), `a | b` (or), `!a` (not). Rhai's `&&`/`||` work on single\n\
+const LOGIC_DOC: &str = "Combine signals: `a & b` (and), `a | b` (or), `!a` (not).\n\nRhai's `&&`/`||` work on single \
 bools only, so use `&` and `|` between Series.\n\n```rhai\nlet entry = crossover(fast, slow) & (rsi(close, 14) < 70);\nlet exit = crossunder(fast, slow) | (close < lowest(close, 20));\n```";
 
 macro_rules! arith {
@@ -168,7 +168,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         "shift",
         &["n: int"],
         "Series",
-        "Values `n` bars ago: `s.shift(1)[i]` is `s[i-1]`; the first `n` values are NaN. A negative `n` looks\n\
+        "Values `n` bars ago: `s.shift(1)[i]` is `s[i-1]`; the first `n` values are NaN.\n\nA negative `n` looks \
          ahead and is meant for labelling data, never for signals.\n\n```rhai\nlet prev = close.shift(1);\nlet ret = close / prev - 1;\n```",
         |s: &mut Series, n: INT| s.shift(n),
     );
