@@ -135,6 +135,7 @@ fn read_strategy(v: &Dynamic) -> RhaiResult<StratInput> {
             signals: None,
             on_bar: Some(f),
             vol: None,
+            bot: None,
         })));
     }
     if v.is_map() {
@@ -250,8 +251,15 @@ fn run_backtest(
     }
     let mut sig_logics: Vec<Signals> = Vec::new();
     let mut script_logics: Vec<ScriptLogic> = Vec::new();
+    let mut bot_logics: Vec<crate::strategy::ave_config::BotLogic> = Vec::new();
     for (k, s) in strats.iter().enumerate() {
-        if let Some(f) = &s.on_bar {
+        if let Some(bot) = &s.bot {
+            // A bot's conditions are computed per token: one logic per bars table.
+            let mine: Vec<&Bars> = if strats.len() == 1 { refs.clone() } else { vec![refs[k]] };
+            for b in mine {
+                bot_logics.push(bot.logic(b).rhai()?);
+            }
+        } else if let Some(f) = &s.on_bar {
             script_logics.push(ScriptLogic::new(nctx, f.clone()));
         } else {
             // One vectorized strategy for several tokens: its signals fit only one of them.
@@ -280,6 +288,9 @@ fn run_backtest(
             logics.push(l);
         }
         for l in &mut script_logics {
+            logics.push(l);
+        }
+        for l in &mut bot_logics {
             logics.push(l);
         }
         backtest::run(&refs, &mut logics, &opts_v, &o.cfg, Some(&rt.cancel))

@@ -5,10 +5,12 @@
 pub mod api;
 pub mod backtest_api;
 pub mod complete;
+pub mod config_api;
 pub mod data_api;
 pub mod display_api;
 pub mod docs;
 pub mod errors;
+pub mod frame_api;
 pub mod help;
 pub mod indicators_api;
 pub mod plot_api;
@@ -27,8 +29,10 @@ use std::sync::Arc;
 pub fn register_all(api: &mut Api, rt: &Arc<Runtime>) {
     series_api::register(api, rt);
     display_api::register(api, rt);
+    frame_api::register(api, rt);
     indicators_api::register(api, rt);
     data_api::register(api, rt);
     backtest_api::register(api, rt);
+    config_api::register(api, rt);
     plot_api::register(api, rt);
 }

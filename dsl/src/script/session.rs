@@ -136,8 +136,14 @@ impl Session {
         if suppress || value.is_unit() {
             return Ok(ExecResult::default());
         }
+        // A value shown as several outputs (a tear sheet) displays all but the last now.
+        let mut shown = render::render_all(&value);
+        let last = shown.pop();
+        for b in shown {
+            self.runtime.emitter.display(b, None);
+        }
         Ok(ExecResult {
-            value: Some(render::render(&value)),
+            value: last,
             page: None,
         })
     }

@@ -3,6 +3,7 @@
 //! [`BarLogic`], e.g. a script's `on_bar` closure). Both see a [`Ctx`] that exposes bars up to the
 //! current one only.
 
+pub mod ave_config;
 pub mod context;
 pub mod signals;
 

@@ -71,6 +71,8 @@ pub struct StrategyValue {
     pub on_bar: Option<FnPtr>,
     /// Volatility sizing for signals: (risk_pct, atr_mult, atr_period).
     pub vol: Option<(f64, f64, usize)>,
+    /// An AVE bot config (`strategy_from_config`), run bar by bar in Rust.
+    pub bot: Option<std::sync::Arc<crate::strategy::ave_config::BotConfig>>,
 }
 
 fn series_opt(m: &Map, key: &str) -> RhaiResult<Option<Series>> {
@@ -172,6 +174,7 @@ pub fn strategy_from(m: &Map) -> RhaiResult<StrategyValue> {
         signals: has_signals.then_some(signals),
         on_bar,
         vol,
+        bot: None,
     })
 }
 

@@ -1,0 +1,193 @@
+//! `Frame` in scripts: trade logs, signal logs, sweep results and `table([...])`.
+
+use super::api::{Api, IntoRhai, RhaiResult, rt_err};
+use crate::frame::{Column, Frame};
+use crate::runtime::Runtime;
+use rhai::{Array, Dynamic, INT, Map};
+use std::sync::Arc;
+
+fn column(f: &mut Frame, name: &str) -> RhaiResult<Dynamic> {
+    match f.get(name) {
+        Some(Column::Str(v)) => Ok(Dynamic::from_array(
+            v.iter().map(|s| Dynamic::from(s.clone())).collect(),
+        )),
+        Some(_) => Ok(Dynamic::from(f.series(name).expect("numeric column"))),
+        None => Err(rt_err(format!(
+            "no column '{name}'; columns are: {}",
+            f.names().join(", ")
+        ))),
+    }
+}
+
+/// A frame from an array of maps (one per row; columns in first-seen order).
+pub fn from_rows(rows: &Array) -> RhaiResult<Frame> {
+    let mut names: Vec<String> = Vec::new();
+    let maps: Vec<Map> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.read_lock::<Map>()
+                .map(|m| m.clone())
+                .ok_or_else(|| rt_err(format!("table() needs maps; row {i} is {}", r.type_name())))
+        })
+        .collect::<RhaiResult<_>>()?;
+    for m in &maps {
+        for k in m.keys() {
+            if !names.iter().any(|n| n == k.as_str()) {
+                names.push(k.to_string());
+            }
+        }
+    }
+    // Text columns (names, labels) read best first; maps keep their keys sorted otherwise.
+    names.sort_by_key(|n| {
+        !maps
+            .iter()
+            .any(|m| m.get(n.as_str()).is_some_and(|v| v.is_string()))
+    });
+    let cols = names
+        .iter()
+        .map(|n| {
+            let vals: Vec<Option<&Dynamic>> = maps.iter().map(|m| m.get(n.as_str())).collect();
+            let numeric = vals
+                .iter()
+                .all(|v| v.is_none_or(|v| v.is_float() || v.is_int() || v.is_unit()));
+            let boolean = vals.iter().all(|v| v.is_some_and(|v| v.is_bool()));
+            let col = if boolean {
+                Column::Bool(
+                    vals.iter()
+                        .map(|v| v.and_then(|v| v.as_bool().ok()).unwrap_or(false))
+                        .collect(),
+                )
+            } else if numeric
+                && vals.iter().all(|v| {
+                    v.is_some_and(|v| {
+                        v.is_int()
+                            || v.as_float()
+                                .is_ok_and(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                    })
+                })
+            {
+                // Whole numbers (counts) show without decimals.
+                Column::I64(
+                    vals.iter()
+                        .map(|v| {
+                            v.and_then(|v| {
+                                v.as_int()
+                                    .ok()
+                                    .or_else(|| v.as_float().ok().map(|f| f as i64))
+                            })
+                            .unwrap_or(0)
+                        })
+                        .collect(),
+                )
+            } else if numeric {
+                Column::F64(
+                    vals.iter()
+                        .map(|v| {
+                            v.and_then(|v| {
+                                v.as_float()
+                                    .ok()
+                                    .or_else(|| v.as_int().ok().map(|i| i as f64))
+                            })
+                            .unwrap_or(f64::NAN)
+                        })
+                        .collect(),
+                )
+            } else {
+                Column::Str(
+                    vals.iter()
+                        .map(|v| {
+                            v.map(|v| {
+                                super::render::render(v)
+                                    .plain()
+                                    .unwrap_or_default()
+                                    .trim_matches('"')
+                                    .to_string()
+                            })
+                            .unwrap_or_default()
+                        })
+                        .collect(),
+                )
+            };
+            (n.clone(), col)
+        })
+        .collect();
+    Frame::new(cols).rhai()
+}
+
+pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
+    api.engine.register_type_with_name::<Frame>("Frame");
+    api.family("Display");
+    api.func(
+        "table",
+        &["rows: array"],
+        "Frame",
+        "A table from an array of maps, one per row (displays as an HTML table with a text twin).\n\n```rhai\nlet rows = [];\nfor n in [10, 20, 50] { rows.push(#{ period: n, last_sma: sma(close, n).last() }); }\ntable(rows)\n```",
+        |rows: Array| from_rows(&rows),
+    );
+    api.family("Frame");
+    api.method(
+        "Frame",
+        "len",
+        &[],
+        "int",
+        "Number of rows.\n\n```rhai\nresult.trades.len()\n```",
+        |f: &mut Frame| f.len() as INT,
+    );
+    api.getter(
+        "Frame",
+        "columns",
+        "array",
+        "Column names.\n\n```rhai\nresult.trades.columns\n```",
+        |f: &mut Frame| -> Array { f.names().into_iter().map(Dynamic::from).collect() },
+    );
+    api.engine
+        .register_indexer_get(|f: &mut Frame, name: &str| column(f, name));
+    api.doc_only(
+        "[]",
+        "Frame[name: string] -> Series | array",
+        "A column: numbers and times as a Series, text as an array.\n\n```rhai\nlet pnl = result.trades[\"pnl\"];\npnl.sum()\n```",
+        Some("Frame"),
+    );
+    api.method("Frame", "column", &["name: string"], "Series | array", "A column by name (numbers as a Series, text as an array).\n\n```rhai\nresult.trades.column(\"pnl_pct\").mean()\n```", |f: &mut Frame, name: &str| column(f, name));
+    api.method("Frame", "row", &["i: int"], "map", "Row `i` as a map (negative counts from the end).\n\n```rhai\nresult.trades.row(0).exit_reason\n```", |f: &mut Frame, i: INT| -> RhaiResult<Map> {
+        let n = f.len() as INT;
+        let j = if i < 0 { n + i } else { i };
+        f.row(j.max(0) as usize).ok_or_else(|| rt_err(format!("row {i} is out of range for a frame of {n} rows")))
+    });
+    api.method("Frame", "rows", &[], "array", "Every row as a map (copies: meant for small frames).\n\n```rhai\nfor t in result.trades.rows() { print(t.pnl); }\n```", |f: &mut Frame| -> Array {
+        (0..f.len()).filter_map(|i| f.row(i)).map(Dynamic::from_map).collect()
+    });
+    api.method(
+        "Frame",
+        "head",
+        &["n: int"],
+        "Frame",
+        "The first `n` rows.\n\n```rhai\nresult.trades.head(5)\n```",
+        |f: &mut Frame, n: INT| f.head(n.max(0) as usize),
+    );
+    api.method(
+        "Frame",
+        "tail",
+        &["n: int"],
+        "Frame",
+        "The last `n` rows.\n\n```rhai\nresult.signals.tail(5)\n```",
+        |f: &mut Frame, n: INT| f.tail(n.max(0) as usize),
+    );
+    api.method(
+        "Frame",
+        "sort",
+        &["column: string", "descending: bool"],
+        "Frame",
+        "Rows sorted by a column (NaN last).\n\n```rhai\nresult.trades.sort(\"pnl\", true).head(3)   // the three best trades\n```",
+        |f: &mut Frame, c: &str, desc: bool| f.sort_by(c, desc).rhai(),
+    );
+    api.method(
+        "Frame",
+        "to_csv",
+        &["path: string"],
+        "()",
+        "Writes the frame as CSV.\n\n```rhai\nresult.trades.to_csv(\"trades.csv\");\n```",
+        |f: &mut Frame, p: &str| f.to_csv(p).rhai(),
+    );
+}
