@@ -75,6 +75,8 @@ pub struct Frame {
     cols: Arc<Vec<(String, Column)>>,
     /// Shown above the table.
     pub title: Option<String>,
+    /// A sweep over two parameters: (x column, y column, metric column), shown as a heatmap too.
+    pub heatmap: Option<(String, String, String)>,
 }
 
 impl Frame {
@@ -94,7 +96,37 @@ impl Frame {
         Ok(Frame {
             cols: Arc::new(cols),
             title: None,
+            heatmap: None,
         })
+    }
+
+    /// Marks the frame as a two-parameter sweep: it also displays as a heatmap of `metric`.
+    pub fn with_heatmap(mut self, x: &str, y: &str, metric: &str) -> Frame {
+        self.heatmap = Some((x.into(), y.into(), metric.into()));
+        self
+    }
+
+    /// The grid for a heatmap: sorted distinct x and y values and `metric` at each (x, y),
+    /// row-major by y (NaN where a combination is missing).
+    pub fn grid(&self, x: &str, y: &str, metric: &str) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let col = |n: &str| self.series(n).ok_or_else(|| self.unknown(n));
+        let (xv, yv, mv) = (col(x)?, col(y)?, col(metric)?);
+        let uniq = |s: &Series| {
+            let mut v: Vec<f64> = s.values().iter().copied().filter(|x| !x.is_nan()).collect();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        };
+        let (xs, ys) = (uniq(&xv), uniq(&yv));
+        let mut vals = vec![f64::NAN; xs.len() * ys.len()];
+        for i in 0..self.len() {
+            let xi = xs.iter().position(|&a| a == xv.values()[i]);
+            let yi = ys.iter().position(|&a| a == yv.values()[i]);
+            if let (Some(xi), Some(yi)) = (xi, yi) {
+                vals[yi * xs.len() + xi] = mv.values()[i];
+            }
+        }
+        Ok((xs, ys, vals))
     }
 
     pub fn with_title(mut self, title: impl Into<String>) -> Frame {
@@ -144,6 +176,12 @@ impl Frame {
                     .collect(),
             ),
             title: self.title.clone(),
+            // A subset of a sweep's rows no longer fills its grid.
+            heatmap: if idx.len() == self.len() {
+                self.heatmap.clone()
+            } else {
+                None
+            },
         }
     }
 

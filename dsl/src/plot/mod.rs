@@ -76,9 +76,23 @@ pub struct Chart {
 }
 
 impl Chart {
-    /// `image/svg+xml` plus the `text/plain` summary.
+    /// `image/svg+xml`, the same picture as an HTML `<img>` (a data URI), and the `text/plain`
+    /// summary.
+    ///
+    /// Why the `<img>` twin: JupyterLab does not render `image/svg+xml` in notebooks it does not
+    /// trust (any notebook you did not run yourself: a shared or committed one) and falls back to
+    /// the text; sanitised HTML with an `<img>` of the same SVG is shown everywhere. Frontends that
+    /// rank SVG first (or drop HTML) still get the SVG.
     pub fn bundle(&self) -> MimeBundle {
-        MimeBundle::text(self.text.clone()).with("image/svg+xml", self.svg.clone())
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(self.svg.as_bytes());
+        let alt = crate::display::html_escape(self.text.lines().next().unwrap_or("chart"));
+        MimeBundle::text(self.text.clone())
+            .with("image/svg+xml", self.svg.clone())
+            .with(
+                "text/html",
+                format!("<img src=\"data:image/svg+xml;base64,{b64}\" alt=\"{alt}\"/>"),
+            )
     }
 }
 

@@ -96,6 +96,9 @@ let b = strategy(#{ name: "cross per bar", on_bar: |ctx| {
 
 impl Render for StrategyValue {
     fn render(&self) -> MimeBundle {
+        if let Some(bot) = &self.bot {
+            return MimeBundle::text(bot.describe());
+        }
         let kind = match (&self.signals, &self.on_bar) {
             (Some(s), _) => {
                 let [e, x, se, sx] = s.counts();
@@ -104,9 +107,34 @@ impl Render for StrategyValue {
             (None, Some(f)) => format!("per bar: on_bar = {}", f.fn_name()),
             _ => "empty".into(),
         };
+        let size = match self.opts.size {
+            crate::backtest::order::Size::Pct(p) => format!("{p} % of equity"),
+            crate::backtest::order::Size::Qty(q) => format!("{q} units"),
+            crate::backtest::order::Size::Cash(c) => format!("{c} cash"),
+            crate::backtest::order::Size::Risk { risk_pct, .. } => {
+                format!("risk {risk_pct} % of equity")
+            }
+            crate::backtest::order::Size::OfPosition(f) => {
+                format!("{} % of the position", f * 100.0)
+            }
+        };
+        let e = &self.opts.exits;
+        let exits: Vec<String> = [
+            ("stop-loss", e.stop_loss_pct),
+            ("take-profit", e.take_profit_pct),
+            ("trailing stop", e.trailing_stop_pct),
+        ]
+        .iter()
+        .filter_map(|(n, v)| v.map(|v| format!("{n} {v} %")))
+        .collect();
+        let exits = if exits.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", exits.join(", "))
+        };
         MimeBundle::text(format!(
-            "Strategy '{}' ({kind}; size {:?}, exits {:?})",
-            self.opts.name, self.opts.size, self.opts.exits
+            "Strategy '{}' ({kind}; size {size}{exits})",
+            self.opts.name
         ))
     }
 }
@@ -255,7 +283,11 @@ fn run_backtest(
     for (k, s) in strats.iter().enumerate() {
         if let Some(bot) = &s.bot {
             // A bot's conditions are computed per token: one logic per bars table.
-            let mine: Vec<&Bars> = if strats.len() == 1 { refs.clone() } else { vec![refs[k]] };
+            let mine: Vec<&Bars> = if strats.len() == 1 {
+                refs.clone()
+            } else {
+                vec![refs[k]]
+            };
             for b in mine {
                 bot_logics.push(bot.logic(b).rhai()?);
             }

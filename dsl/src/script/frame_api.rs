@@ -115,6 +115,48 @@ pub fn from_rows(rows: &Array) -> RhaiResult<Frame> {
     Frame::new(cols).rhai()
 }
 
+/// A heatmap of `metric` over the `x` and `y` columns (a two-parameter sweep).
+pub fn heatmap(
+    f: &Frame,
+    x: &str,
+    y: &str,
+    metric: &str,
+    opts: &crate::plot::ChartOpts,
+) -> crate::error::Result<crate::plot::Chart> {
+    let (xs, ys, vals) = f.grid(x, y, metric)?;
+    let mut o = opts.clone();
+    if o.title.is_empty() {
+        o.title = format!("{metric} by {x} and {y}");
+    }
+    crate::plot::heatmap(x, &xs, y, &ys, &vals, metric, &o)
+}
+
+fn plot_frame(f: &Frame, opts: &Map) -> RhaiResult<super::display_api::Rich> {
+    super::api::check_keys(opts, "plot", &["x", "y", "metric", "title"])?;
+    let hint = f.heatmap.clone();
+    let pick = |k: &str, i: usize| -> RhaiResult<String> {
+        match super::api::opt_str(opts, k)? {
+            Some(v) => Ok(v),
+            None => hint
+                .as_ref()
+                .map(|h| [h.0.clone(), h.1.clone(), h.2.clone()][i].clone())
+                .ok_or_else(|| {
+                    rt_err(format!(
+                        "plot(frame, #{{ x, y, metric }}) needs '{k}' (a column name)"
+                    ))
+                }),
+        }
+    };
+    let (x, y, m) = (pick("x", 0)?, pick("y", 1)?, pick("metric", 2)?);
+    let o = crate::plot::ChartOpts {
+        title: super::api::opt_str(opts, "title")?.unwrap_or_default(),
+        ..Default::default()
+    };
+    heatmap(f, &x, &y, &m, &o)
+        .map(|c| super::display_api::Rich(c.bundle()))
+        .rhai()
+}
+
 pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
     api.engine.register_type_with_name::<Frame>("Frame");
     api.family("Display");
@@ -182,6 +224,16 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         "Rows sorted by a column (NaN last).\n\n```rhai\nresult.trades.sort(\"pnl\", true).head(3)   // the three best trades\n```",
         |f: &mut Frame, c: &str, desc: bool| f.sort_by(c, desc).rhai(),
     );
+    api.method(
+        "Frame",
+        "plot",
+        &["opts: map"],
+        "Plot",
+        "A heatmap of a sweep: `#{ x: \"fast\", y: \"slow\", metric: \"sharpe\" }` (columns). A frame from `optimize` over two\nparameters knows its columns, so `plot(ranked)` is enough.\n\n```rhai\nplot(ranked, #{ x: \"fast\", y: \"slow\", metric: \"sharpe\" })\n```",
+        |f: &mut Frame, o: Map| plot_frame(f, &o),
+    );
+    api.engine
+        .register_fn("plot", |f: &mut Frame| plot_frame(f, &Map::new()));
     api.method(
         "Frame",
         "to_csv",

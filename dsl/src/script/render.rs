@@ -64,9 +64,20 @@ pub fn render_all(v: &Dynamic) -> Vec<MimeBundle> {
             // The stats output carries the result's own text too (trades, open position).
             let own = Render::render(&*r);
             if let (Some(first), Some(text)) = (out.first_mut(), own.plain()) {
-                first.data.insert("text/plain".into(), text.to_string().into());
+                first
+                    .data
+                    .insert("text/plain".into(), text.to_string().into());
             }
             return out;
+        }
+    }
+    if let Some(f) = v.read_lock::<crate::frame::Frame>() {
+        if let Some((x, y, m)) = &f.heatmap {
+            if let Ok(chart) =
+                super::frame_api::heatmap(&f, x, y, m, &crate::plot::ChartOpts::default())
+            {
+                return vec![Render::render(&*f), chart.bundle()];
+            }
         }
     }
     vec![render(v)]
@@ -100,7 +111,10 @@ fn inline(v: &Dynamic) -> String {
         return fmt_num(f);
     }
     if let Some(m) = v.read_lock::<rhai::Map>() {
-        let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", inline(v))).collect();
+        let inner: Vec<String> = m
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", inline(v)))
+            .collect();
         return format!("#{{{}}}", inner.join(", "));
     }
     short(v)

@@ -317,6 +317,71 @@ impl BotConfig {
         Ok(all)
     }
 
+    /// One paragraph saying what the bot does, for displays.
+    pub fn describe(&self) -> String {
+        let conds: Vec<String> = self
+            .conditions
+            .iter()
+            .map(|c| match *c {
+                Condition::PriceDrop {
+                    threshold_pct,
+                    timeframe_s,
+                } => format!("price drops {threshold_pct} % within {}", tf(timeframe_s)),
+                Condition::PriceRise {
+                    threshold_pct,
+                    timeframe_s,
+                } => format!("price rises {threshold_pct} % within {}", tf(timeframe_s)),
+                Condition::VolumeSpike {
+                    threshold_pct,
+                    timeframe_s,
+                } => {
+                    format!(
+                        "volume over {} is {threshold_pct} % above the {} before",
+                        tf(timeframe_s),
+                        tf(timeframe_s)
+                    )
+                }
+                Condition::PriceLevel { price, above } => format!(
+                    "price crosses {} {price}",
+                    if above { "above" } else { "below" }
+                ),
+            })
+            .collect();
+        let acts: Vec<String> = self
+            .actions
+            .iter()
+            .map(|a| match *a {
+                Action::Buy { amount_pct } => format!("buy with {amount_pct} % of cash"),
+                Action::Sell { amount_pct } => format!("sell {amount_pct} % of the position"),
+            })
+            .collect();
+        let mut risk = Vec::new();
+        if let Some(x) = self.exits.stop_loss_pct {
+            risk.push(format!("stop-loss {x} %"));
+        }
+        if let Some(x) = self.exits.take_profit_pct {
+            risk.push(format!("take-profit {x} %"));
+        }
+        if let Some(x) = self.exits.trailing_stop_pct {
+            risk.push(format!("trailing stop {x} %"));
+        }
+        format!(
+            "AVE bot '{}'{}: when {}, {}{}",
+            self.name,
+            self.token
+                .as_ref()
+                .map(|t| format!(" on {t}"))
+                .unwrap_or_default(),
+            conds.join(if self.any { " or " } else { " and " }),
+            acts.join(", then "),
+            if risk.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", risk.join(", "))
+            }
+        )
+    }
+
     /// The per-bar logic for `bars`: edge-triggered actions on the combined condition.
     pub fn logic(&self, bars: &Bars) -> Result<BotLogic> {
         let cond = self.condition(bars)?;
@@ -328,6 +393,14 @@ impl BotConfig {
             actions: self.actions.clone(),
             exits: self.exits,
         })
+    }
+}
+
+fn tf(secs: i64) -> String {
+    match secs {
+        s if s % 86400 == 0 => format!("{}d", s / 86400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s => format!("{}m", s / 60),
     }
 }
 

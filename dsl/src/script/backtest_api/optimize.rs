@@ -104,6 +104,7 @@ fn ranked_frame(
     metric: &str,
 ) -> RhaiResult<Frame> {
     let mut cols = param_columns(params, order);
+    let sweep = (cols.len() == 2).then(|| (cols[0].0.clone(), cols[1].0.clone()));
     let mut names: Vec<&str> = vec![metric];
     names.extend(SHOWN.iter().filter(|s| **s != metric));
     for n in names {
@@ -119,10 +120,14 @@ fn ranked_frame(
     }
     Frame::new(cols)
         .map(|f| {
-            f.with_title(format!(
+            let f = f.with_title(format!(
                 "optimize: {} combinations ranked by {metric}",
                 order.len()
-            ))
+            ));
+            match &sweep {
+                Some((x, y)) => f.with_heatmap(x, y, metric),
+                None => f,
+            }
         })
         .rhai()
 }
