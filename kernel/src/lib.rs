@@ -44,6 +44,18 @@ enum Command {
     /// The result is written in place unless -o is given (-o - writes to stdout). Progress goes
     /// to stderr. Exits 1 naming the failing cell unless --allow-errors.
     Run(RunArgs),
+    /// Run the quickstart notebook on the embedded demo feed (no API key, no network), print its
+    /// results as text and save the executed notebook, charts included.
+    Demo {
+        /// Where to save the executed notebook.
+        #[arg(
+            short,
+            long,
+            value_name = "OUT",
+            default_value = "stratbook-demo.ipynb"
+        )]
+        output: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -112,8 +124,62 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Kernel { connection_file } => server::run_kernel(&connection_file)?,
         Command::Run(args) => return run_notebook(args),
+        Command::Demo { output } => return demo(&output),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The gallery's quickstart, embedded so `stratbook demo` works from any folder.
+const QUICKSTART: &str = include_str!("../../notebooks/01-quickstart.ipynb");
+
+fn demo(output: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    std::fs::write(output, QUICKSTART)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    let opts = run::RunOptions {
+        input: output.to_path_buf(),
+        output: None,
+        params: Vec::new(),
+        allow_errors: false,
+        timeout: None,
+    };
+    let summary = run::run(&opts)?;
+    let nb = run::notebook::read(output)?;
+    for cell in nb["cells"].as_array().into_iter().flatten() {
+        let source = run::notebook::joined(&cell["source"]);
+        if cell["cell_type"] == "markdown" {
+            if let Some(title) = source.lines().find(|l| l.starts_with('#')) {
+                println!("\n{title}");
+            }
+            continue;
+        }
+        println!("\n>>> {}", source.trim().replace('\n', "\n... "));
+        for out in cell["outputs"].as_array().into_iter().flatten() {
+            let text = match out["output_type"].as_str() {
+                Some("stream") => run::notebook::joined(&out["text"]),
+                Some("error") => out["traceback"]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default(),
+                _ => run::notebook::joined(&out["data"]["text/plain"]),
+            };
+            println!("{}", text.trim_end());
+        }
+    }
+    println!(
+        "\nThe executed notebook, charts included, is in {} (open it in Jupyter, or see notebooks/ for more).",
+        output.display()
+    );
+    Ok(if summary.failed.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
