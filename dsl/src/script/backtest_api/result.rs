@@ -111,8 +111,12 @@ impl Render for ResultValue {
     fn render(&self) -> MimeBundle {
         let r = &self.result;
         let mut text = r.summary();
-        if let Some(id) = self.id {
-            text.push_str(&format!("  saved as backtest #{id}\n"));
+        // The store id is left out on purpose: it depends on what ran before, and a rerun of the
+        // same notebook must show the same outputs. `r.id` and `backtests()` give it.
+        if self.id.is_some() {
+            text.push_str(
+                "  saved in the backtest store (backtests() lists runs; r.id is this one)\n",
+            );
         }
         let mut html = format!(
             "<div class=\"stratbook-backtest\"><b>Backtest {}</b> {} {}{}<table><tbody>",
