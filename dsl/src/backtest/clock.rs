@@ -5,7 +5,7 @@
 use super::config::BacktestConfig;
 use super::engine::{Engine, Present};
 use super::result::BacktestResult;
-use super::sink::Recorder;
+use super::sink::{Recorder, Sink};
 use crate::bars::Bars;
 use crate::error::{DslError, Result};
 use crate::runtime::Cancel;
@@ -26,7 +26,7 @@ pub fn run(
     Ok(BacktestResult::build(rec.0, &rec.1, bars, opts, cfg))
 }
 
-/// Runs and returns the raw events plus the final engine state (for sweeps and custom sinks).
+/// Runs and returns the raw events plus the final engine state.
 pub fn run_to_recorder(
     bars: &[&Bars],
     logics: &mut [&mut dyn BarLogic],
@@ -34,6 +34,32 @@ pub fn run_to_recorder(
     cfg: &BacktestConfig,
     cancel: Option<&Cancel>,
 ) -> Result<(Recorder, Engine)> {
+    let mut rec = Recorder::with_capacity(steps_hint(bars, cfg));
+    let engine = run_into(bars, logics, opts, cfg, cancel, &mut rec)?;
+    Ok((rec, engine))
+}
+
+/// Upper bound of the steps of a run (for pre-sizing sinks).
+pub fn steps_hint(bars: &[&Bars], cfg: &BacktestConfig) -> usize {
+    let n = bars.iter().map(|b| b.len()).max().unwrap_or(0);
+    let end = cfg.end.unwrap_or(usize::MAX);
+    if bars.len() == 1 {
+        end.min(n).saturating_sub(cfg.start)
+    } else {
+        n
+    }
+}
+
+/// Runs into any sink (a [`Recorder`], a sweep's stats-only tally, ...); returns the final
+/// engine state.
+pub fn run_into<S: Sink>(
+    bars: &[&Bars],
+    logics: &mut [&mut dyn BarLogic],
+    opts: &[StrategyOptions],
+    cfg: &BacktestConfig,
+    cancel: Option<&Cancel>,
+    rec: &mut S,
+) -> Result<Engine> {
     cfg.validate()?;
     if bars.is_empty() || bars.iter().all(|b| b.is_empty()) {
         return Err(DslError::invalid(
@@ -46,23 +72,27 @@ pub fn run_to_recorder(
         ));
     }
     let mut engine = Engine::new(cfg, bars.len());
-    let mut rec = Recorder::with_capacity(bars.iter().map(|b| b.len()).max().unwrap_or(0));
     let start = cfg.start;
     let end = cfg.end.unwrap_or(usize::MAX);
     if bars.len() == 1 {
         let b = bars[0];
         let end = end.min(b.len());
         let mut present = [Present { asset: 0, bar: 0 }];
-        for i in start..end {
-            if (i - start).is_multiple_of(CANCEL_EVERY)
-                && let Some(c) = cancel
-            {
-                c.check()?;
+        let mut i = start;
+        let mut next_check = start;
+        while i < end {
+            if i >= next_check {
+                if let Some(c) = cancel {
+                    c.check()?;
+                }
+                next_check = i + CANCEL_EVERY;
             }
             present[0].bar = i;
-            engine.step(b.time[i], &present, bars, logics, opts, &mut rec)?;
+            engine.step(b.time[i], &present, bars, logics, opts, rec)?;
+            // Bars where nothing can happen take the short path.
+            i = engine.run_quiet(b, i + 1, end.min(next_check), rec);
         }
-        return Ok((rec, engine));
+        return Ok(engine);
     }
     // Several tokens: merge timestamps with one cursor per token.
     let mut cursor = vec![0usize; bars.len()];
@@ -94,11 +124,11 @@ pub fn run_to_recorder(
             {
                 c.check()?;
             }
-            engine.step(t, &present, bars, logics, opts, &mut rec)?;
+            engine.step(t, &present, bars, logics, opts, rec)?;
         }
         step += 1;
     }
-    Ok((rec, engine))
+    Ok(engine)
 }
 
 /// The union of timestamps of several bars tables, ascending.
@@ -515,6 +545,64 @@ mod tests {
         assert_eq!(bits(&r1.equity), bits(&r2.equity));
         assert_eq!(r1.trades, r2.trades);
         assert!(r1.trades.len() > 10);
+    }
+
+    /// Signals without the `next_active` hint: every bar takes the full step.
+    struct EveryBar(Signals);
+
+    impl BarLogic for EveryBar {
+        fn on_bar(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+            self.0.on_bar(ctx)
+        }
+    }
+
+    #[test]
+    fn quiet_bar_short_path_matches_full_steps_bit_for_bit() {
+        let prices: Vec<(f64, f64, f64, f64)> = (0..3000)
+            .map(|i| {
+                let p = 100.0 + (i as f64 * 0.05).sin() * 10.0 + (i as f64 * 0.31).cos() * 2.0;
+                (p - 0.3, p + 1.0, p - 1.2, p)
+            })
+            .collect();
+        let b = bars("x", &prices);
+        let fast = crate::indicators::sma(b.close.values(), 5).unwrap();
+        let slow = crate::indicators::sma(b.close.values(), 20).unwrap();
+        let up = Series::from_bools(crate::indicators::crossover(&fast, &slow));
+        let down = Series::from_bools(crate::indicators::crossover(&slow, &fast));
+        let sig = Signals {
+            entry: Some(up.clone()),
+            exit: Some(down.clone()),
+            short_entry: Some(down),
+            short_exit: Some(up),
+            ..Default::default()
+        };
+        let trailing = Exits {
+            trailing_stop_pct: Some(3.0),
+            take_profit_pct: Some(5.0),
+            ..Default::default()
+        };
+        for exits in [Exits::default(), trailing] {
+            let opts = StrategyOptions {
+                exits,
+                ..Default::default()
+            };
+            let cfg = BacktestConfig {
+                fee_pct: 0.1,
+                start: 7,
+                end: Some(2900),
+                ..Default::default()
+            };
+            let fast_path = go_with(&b, &mut sig.clone(), opts.clone(), cfg.clone());
+            let full = go_with(&b, &mut EveryBar(sig.clone()), opts, cfg);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert!(full.trades.len() > 20);
+            assert_eq!(bits(&fast_path.equity), bits(&full.equity));
+            assert_eq!(fast_path.time, full.time);
+            assert_eq!(fast_path.exposed, full.exposed);
+            assert_eq!(fast_path.trades, full.trades);
+            assert_eq!(fast_path.open_trades, full.open_trades);
+            assert_eq!(fast_path.signals, full.signals);
+        }
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! 2. compute equity; the risk manager halts the run when the drawdown limit is reached;
 //! 3. report the equity point;
 //! 4. call the strategy for each token with a bar; its orders rest until the next bar.
+//!
+//! A vectorized strategy tells the engine ([`BarLogic::next_active`]) which bars can place orders,
+//! so quiet bars cost only the marking and the equity point. The sink is a type parameter, so the
+//! recorder's pushes inline into the step.
 
 use super::broker::Account;
 use super::config::BacktestConfig;
@@ -23,6 +27,8 @@ pub struct Engine {
     /// Resting orders in placement order.
     book: Vec<Order>,
     scratch: Vec<Order>,
+    /// Per token: the strategy is not called before this bar (see [`BarLogic::next_active`]).
+    next_call: Vec<usize>,
     peak: f64,
     max_drawdown: Option<f64>,
     /// Set by the risk manager: no more strategy calls.
@@ -42,6 +48,7 @@ impl Engine {
             account: Account::new(cfg, assets),
             book: Vec::new(),
             scratch: Vec::new(),
+            next_call: vec![0; assets],
             peak: cfg.cash,
             max_drawdown: cfg.max_drawdown_pct.map(|p| p / 100.0),
             halted: false,
@@ -50,14 +57,15 @@ impl Engine {
 
     /// Processes one timestamp. `bars[a]` holds token `a`'s bars up to (at least) the present
     /// one; `logics[a]` and `opts[a]` decide for token `a` (a single entry serves every token).
-    pub fn step(
+    #[inline]
+    pub fn step<S: Sink + ?Sized>(
         &mut self,
         time: i64,
         present: &[Present],
         bars: &[&Bars],
         logics: &mut [&mut dyn BarLogic],
         opts: &[StrategyOptions],
-        sink: &mut dyn Sink,
+        sink: &mut S,
     ) -> Result<()> {
         let mut exposed = false;
         for &Present { asset, bar } in present {
@@ -98,6 +106,16 @@ impl Engine {
             return Ok(());
         }
         for &Present { asset, bar } in present {
+            if bar < self.next_call[asset] {
+                continue;
+            }
+            let n = logics.len();
+            let logic = &mut *logics[if n == 1 { 0 } else { asset }];
+            let next = logic.next_active(bar);
+            if next > bar {
+                self.next_call[asset] = next;
+                continue;
+            }
             let b = bars[asset];
             let o = if opts.len() == 1 {
                 &opts[0]
@@ -119,8 +137,6 @@ impl Engine {
                 orders: &mut self.scratch,
                 cancel_resting: false,
             };
-            let n = logics.len();
-            let logic = &mut *logics[if n == 1 { 0 } else { asset }];
             logic.on_bar(&mut ctx)?;
             if ctx.cancel_resting {
                 self.book.retain(|o| o.asset != asset);
@@ -146,13 +162,13 @@ impl Engine {
     }
 
     /// Fills `asset`'s resting orders that execute in this bar, in placement order.
-    fn fill_orders(
+    fn fill_orders<S: Sink + ?Sized>(
         &mut self,
         asset: usize,
         bar: usize,
         time: i64,
         prices: &BarPrices,
-        sink: &mut dyn Sink,
+        sink: &mut S,
     ) {
         let mut k = 0;
         while k < self.book.len() {
@@ -173,14 +189,14 @@ impl Engine {
         }
     }
 
-    fn execute(
+    fn execute<S: Sink + ?Sized>(
         &mut self,
         order: &Order,
         price: f64,
         at_open: bool,
         bar: usize,
         time: i64,
-        sink: &mut dyn Sink,
+        sink: &mut S,
     ) {
         let asset = order.asset;
         let held = self.account.positions[asset].qty;
@@ -241,7 +257,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)] // the fill's description, passed straight through
-    fn close(
+    fn close<S: Sink + ?Sized>(
         &mut self,
         asset: usize,
         qty: f64,
@@ -249,7 +265,7 @@ impl Engine {
         time: i64,
         bar: usize,
         why: ExitReason,
-        sink: &mut dyn Sink,
+        sink: &mut S,
     ) {
         if let Some((fill, trade)) = self.account.close(asset, qty, price, time, bar, why) {
             sink.on_fill(&fill);
@@ -257,13 +273,13 @@ impl Engine {
         }
     }
 
-    fn check_protect(
+    fn check_protect<S: Sink + ?Sized>(
         &mut self,
         asset: usize,
         bar: usize,
         time: i64,
         prices: &BarPrices,
-        sink: &mut dyn Sink,
+        sink: &mut S,
     ) {
         let pos = &self.account.positions[asset];
         let Some(side) = pos.side() else { return };
@@ -289,7 +305,7 @@ impl Engine {
 
     /// The risk manager: cancel resting orders, close everything at each token's next open, stop
     /// calling the strategy.
-    fn halt(&mut self, time: i64, equity: f64, limit: f64, sink: &mut dyn Sink) {
+    fn halt<S: Sink + ?Sized>(&mut self, time: i64, equity: f64, limit: f64, sink: &mut S) {
         self.halted = true;
         self.book.clear();
         sink.on_signal(&Signal {
@@ -321,5 +337,64 @@ impl Engine {
     /// Orders still resting (for reporting at the end).
     pub fn resting(&self) -> &[Order] {
         &self.book
+    }
+
+    /// Steps a one-token run through bars `from..to` while nothing can happen in them: no
+    /// resting order, no protective level on the position, no risk manager, and the strategy
+    /// inactive until a later bar ([`BarLogic::next_active`]). Each bar then only marks the
+    /// position at the close and reports equity, computed exactly as [`Engine::step`] does.
+    /// Returns the first bar not stepped (`from` when the conditions do not hold).
+    pub fn run_quiet<S: Sink + ?Sized>(
+        &mut self,
+        b: &Bars,
+        from: usize,
+        to: usize,
+        sink: &mut S,
+    ) -> usize {
+        let to = to.min(self.next_call[0]).min(b.len());
+        let [pos] = &mut self.account.positions[..] else {
+            return from;
+        };
+        let protected = pos.protect.stop_loss.is_some()
+            || pos.protect.take_profit.is_some()
+            || pos.protect.trail.is_some();
+        if from >= to
+            || !self.book.is_empty()
+            || self.max_drawdown.is_some()
+            || (pos.qty != 0.0 && protected)
+        {
+            return from;
+        }
+        let (cash, qty) = (self.account.cash, pos.qty);
+        let exposed = qty != 0.0;
+        let long = qty > 0.0;
+        let mut best = pos.protect.best;
+        let mut peak = self.peak;
+        let time = &b.time[from..to];
+        let (high, low) = (&b.high.values()[from..to], &b.low.values()[from..to]);
+        let close = &b.close.values()[from..to];
+        for (((&t, &h), &l), &c) in time.iter().zip(high).zip(low).zip(close) {
+            let equity = if exposed {
+                // `Account::update_best`, then `Account::equity` with the one position.
+                if long {
+                    if h > best {
+                        best = h;
+                    }
+                } else if l < best {
+                    best = l;
+                }
+                cash + qty * c
+            } else {
+                cash
+            };
+            if equity > peak {
+                peak = equity;
+            }
+            sink.on_equity(t, equity, exposed);
+        }
+        pos.protect.best = best;
+        pos.mark = close[close.len() - 1];
+        self.peak = peak;
+        to
     }
 }

@@ -24,6 +24,7 @@ pub mod engine;
 pub mod metrics;
 pub mod optimize;
 pub mod order;
+pub mod recycle;
 pub mod result;
 pub mod sink;
 

@@ -3,20 +3,28 @@
 //! A sweep runs one backtest per parameter combination on all cores (`std::thread::scope` over
 //! contiguous chunks; results come back in input order, so a sweep is deterministic). Strategies
 //! are built beforehand on the calling thread (the script closure), so only plain Rust crosses
-//! threads. Walk-forward splits the bars into rolling windows: the best combination on each
+//! threads. A sweep keeps statistics only: each thread reuses one stats-only sink ([`Tally`]) and
+//! one set of curve buffers for all its combinations, and the buy-and-hold benchmark is computed
+//! once per sweep; [`run_job`] rebuilds the full result (trades, signals, curves) of the one
+//! combination a caller wants to show or store. The statistics are bit-identical to a full run's.
+//!
+//! Indicators are not cached here: a job carries finished signals, built by the caller (the
+//! script closure of `optimize`), so nothing recomputes indicators during the sweep itself. Walk-forward splits the bars into rolling windows: the best combination on each
 //! training window is run on the following test window, and the test windows chained together
 //! give the out-of-sample equity curve.
 
 use super::clock;
 use super::config::BacktestConfig;
-use super::metrics::{self, Stats};
-use super::result::BacktestResult;
-use super::sink::Recorder;
+use super::metrics::{self, Benchmark, Curves, RunData, Stats};
+use super::recycle::F64;
+use super::result::{BacktestResult, open_trades};
+use super::sink::{Recorder, Tally};
 use crate::bars::Bars;
 use crate::error::{DslError, Result};
 use crate::runtime::Cancel;
 use crate::strategy::{Signals, StrategyOptions};
 use std::ops::Range;
+use std::sync::{Arc, Mutex, mpsc};
 
 /// One combination's strategy.
 #[derive(Clone, Debug)]
@@ -25,49 +33,206 @@ pub struct Job {
     pub opts: StrategyOptions,
 }
 
-/// Runs every job on `bars` with `cfg`, in parallel; results in job order.
+/// Runs every job on `bars` with `cfg`, in parallel; statistics in job order (bit-identical to
+/// `run_job(..).stats`).
 pub fn sweep(
     bars: &Bars,
     jobs: &[Job],
     cfg: &BacktestConfig,
     cancel: &Cancel,
-) -> Result<Vec<BacktestResult>> {
+) -> Result<Vec<Stats>> {
+    sweep_with(bars, cfg, cancel, jobs.len(), |k| Ok(jobs[k].clone()))
+}
+
+/// Like [`sweep`], but job `k` is built by `make(k)` on the calling thread while worker threads
+/// backtest the ones already built: building (e.g. a script closure computing indicators)
+/// overlaps the backtests, and only a few jobs' signals are alive at a time, so their memory is
+/// reused instead of faulted in for every combination. An error from `make` stops the sweep.
+pub fn sweep_with(
+    bars: &Bars,
+    cfg: &BacktestConfig,
+    cancel: &Cancel,
+    n: usize,
+    mut make: impl FnMut(usize) -> Result<Job>,
+) -> Result<Vec<Stats>> {
+    cfg.validate()?;
+    let ctx = SweepCtx::new(bars, cfg, cancel);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(jobs.len().max(1));
-    let chunk = jobs.len().div_ceil(threads.max(1)).max(1);
-    let run_one = |job: &Job| -> Result<BacktestResult> {
-        cancel.check()?;
+        .min(n);
+    let mut out: Vec<Option<Result<Stats>>> = (0..n).map(|_| None).collect();
+    if threads <= 1 {
+        let mut w = Worker::new(ctx.steps);
+        for (k, slot) in out.iter_mut().enumerate() {
+            *slot = Some(w.run(&ctx, &make(k)?));
+        }
+        w.recycle();
+    } else {
+        let made = std::thread::scope(|scope| -> Result<()> {
+            // A bounded queue: a few built jobs wait, the builder blocks when it is full.
+            let (job_tx, job_rx) = mpsc::sync_channel::<(usize, Job)>(threads);
+            let job_rx = Arc::new(Mutex::new(job_rx));
+            let (res_tx, res_rx) = mpsc::channel::<(usize, Result<Stats>)>();
+            let ctx = &ctx;
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (job_rx, res_tx) = (job_rx.clone(), res_tx.clone());
+                    scope.spawn(move || {
+                        let mut w = Worker::new(ctx.steps);
+                        loop {
+                            let next = job_rx
+                                .lock()
+                                .map_err(|_| ())
+                                .and_then(|rx| rx.recv().map_err(|_| ()));
+                            let Ok((k, job)) = next else { break };
+                            if res_tx.send((k, w.run(ctx, &job))).is_err() {
+                                break;
+                            }
+                        }
+                        w.recycle();
+                    })
+                })
+                .collect();
+            drop((job_rx, res_tx));
+            let mut made = Ok(());
+            for k in 0..n {
+                match make(k) {
+                    // Fails only when every worker is gone (a panic, reported below).
+                    Ok(job) => {
+                        if job_tx.send((k, job)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        made = Err(e);
+                        break;
+                    }
+                }
+            }
+            drop(job_tx);
+            for (k, r) in res_rx {
+                out[k] = Some(r);
+            }
+            for h in handles {
+                h.join()
+                    .map_err(|_| DslError::invalid("a sweep thread panicked"))?;
+            }
+            made
+        });
+        made?;
+    }
+    ctx.recycle();
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(DslError::invalid("a sweep job did not run"))))
+        .collect()
+}
+
+/// What every combination of a sweep shares: the bars, the step times and the benchmark.
+struct SweepCtx<'a> {
+    bars: [&'a Bars; 1],
+    cfg: &'a BacktestConfig,
+    cancel: &'a Cancel,
+    steps: usize,
+    /// A one-token run steps through exactly these times.
+    time: &'a [i64],
+    bench: Benchmark,
+    bars_per_year: f64,
+}
+
+impl<'a> SweepCtx<'a> {
+    fn new(bars: &'a Bars, cfg: &'a BacktestConfig, cancel: &'a Cancel) -> Self {
+        let refs = [bars];
+        let end = cfg.end.unwrap_or(usize::MAX).min(bars.len());
+        let start = cfg.start.min(end);
+        SweepCtx {
+            bars: refs,
+            cfg,
+            cancel,
+            steps: clock::steps_hint(&refs, cfg),
+            time: &bars.time[start..end],
+            bench: Benchmark::one(bars.close.values(), start, end, cfg.cash),
+            bars_per_year: bars.interval.bars_per_year(),
+        }
+    }
+
+    fn recycle(self) {
+        F64.give(self.bench.into_curve());
+    }
+}
+
+/// One thread's reusable buffers: a stats-only sink and the metric curves.
+struct Worker {
+    tally: Tally,
+    curves: Curves,
+}
+
+impl Worker {
+    fn new(steps: usize) -> Self {
+        let tally = Tally {
+            equity: F64.take(steps),
+            ..Default::default()
+        };
+        Worker {
+            tally,
+            curves: Curves::with_capacity(steps),
+        }
+    }
+
+    fn run(&mut self, c: &SweepCtx, job: &Job) -> Result<Stats> {
+        c.cancel.check()?;
+        self.tally.reset(c.steps);
         let mut s = job.signals.clone();
-        clock::run(
-            &[bars],
+        let engine = clock::run_into(
+            &c.bars,
             &mut [&mut s],
             std::slice::from_ref(&job.opts),
-            cfg,
-            Some(cancel),
-        )
-    };
-    if threads <= 1 {
-        return jobs.iter().map(run_one).collect();
+            c.cfg,
+            Some(c.cancel),
+            &mut self.tally,
+        )?;
+        let open = open_trades(&engine, &c.bars, c.time.last().copied().unwrap_or(0));
+        let t = &self.tally;
+        let run = RunData {
+            equity: &t.equity,
+            time: c.time,
+            exposed_steps: t.exposed_steps,
+            trades: &t.trades,
+            open: &open,
+            buy_signals: t.buy_signals,
+            sell_signals: t.sell_signals,
+            fees_paid: t.fees_paid,
+        };
+        Ok(metrics::compute(
+            &run,
+            &c.bench,
+            c.cfg.cash,
+            c.bars_per_year,
+            c.cfg.risk_free_pct,
+            &mut self.curves,
+        ))
     }
-    let parts: Vec<Result<Vec<BacktestResult>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(run_one).collect::<Result<Vec<_>>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(DslError::invalid("a sweep thread panicked")))
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(jobs.len());
-    for p in parts {
-        out.extend(p?);
+
+    fn recycle(mut self) {
+        F64.give(std::mem::take(&mut self.tally.equity));
+        self.curves.recycle();
     }
-    Ok(out)
+}
+
+/// The full result of one job (the combination a sweep's caller shows or stores).
+pub fn run_job(
+    bars: &Bars,
+    job: &Job,
+    cfg: &BacktestConfig,
+    cancel: &Cancel,
+) -> Result<BacktestResult> {
+    let mut s = job.signals.clone();
+    clock::run(
+        &[bars],
+        &mut [&mut s],
+        std::slice::from_ref(&job.opts),
+        cfg,
+        Some(cancel),
+    )
 }
 
 /// Orders result indices best first by `metric` (NaN last); ties keep input order.
@@ -164,7 +329,7 @@ pub fn walk_forward(
             ..cfg.clone()
         };
         let res = sweep(bars, jobs, &tcfg, cancel)?;
-        let stats: Vec<&Stats> = res.iter().map(|r| &r.stats).collect();
+        let stats: Vec<&Stats> = res.iter().collect();
         let best = rank(&stats, metric, minimize)?[0];
         let ocfg = BacktestConfig {
             cash,
@@ -200,17 +365,17 @@ pub fn walk_forward(
             train: tr,
             test: te,
             best,
-            train_stats: res[best].stats.clone(),
-            test_stats: r.stats,
+            train_stats: res[best].clone(),
+            test_stats: r.into_stats(),
         });
     }
-    let oos = metrics::compute_from(
-        &chained,
-        &[],
-        &bench,
+    let oos = metrics::compute(
+        &RunData::of(&chained, &[]),
+        &Benchmark::new(bench, cfg.cash),
         cfg.cash,
         bars.interval.bars_per_year(),
         cfg.risk_free_pct,
+        &mut Curves::default(),
     );
     Ok((out, oos))
 }
@@ -262,27 +427,63 @@ mod tests {
     fn parallel_sweep_equals_one_by_one_runs_in_order() {
         let b = bars(2000);
         let js = jobs(&b);
-        let cfg = BacktestConfig::default();
-        let par = sweep(&b, &js, &cfg, &Cancel::new()).unwrap();
-        for (j, r) in js.iter().zip(&par) {
-            let mut s = j.signals.clone();
-            let one = clock::run(
-                &[&b],
-                &mut [&mut s],
-                std::slice::from_ref(&j.opts),
-                &cfg,
-                None,
-            )
-            .unwrap();
-            let bits = |s: &Stats| {
-                s.pairs()
-                    .iter()
-                    .map(|(_, v)| v.to_bits())
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(bits(&one.stats), bits(&r.stats));
-            assert_eq!(one.name, r.name);
+        let window = BacktestConfig {
+            fee_pct: 0.1,
+            risk_free_pct: 2.0,
+            start: 100,
+            end: Some(1500),
+            ..Default::default()
+        };
+        let bits = |s: &Stats| {
+            s.pairs()
+                .iter()
+                .map(|(_, v)| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        for cfg in [BacktestConfig::default(), window] {
+            let par = sweep(&b, &js, &cfg, &Cancel::new()).unwrap();
+            assert_eq!(par.len(), js.len());
+            for (j, r) in js.iter().zip(&par) {
+                let mut s = j.signals.clone();
+                let one = clock::run(
+                    &[&b],
+                    &mut [&mut s],
+                    std::slice::from_ref(&j.opts),
+                    &cfg,
+                    None,
+                )
+                .unwrap();
+                assert!(one.stats.n_trades > 0.0);
+                assert_eq!(bits(&one.stats), bits(r));
+                let full = run_job(&b, j, &cfg, &Cancel::new()).unwrap();
+                assert_eq!(bits(&full.stats), bits(r));
+            }
         }
+    }
+
+    #[test]
+    fn streamed_sweep_equals_prebuilt_and_stops_on_a_build_error() {
+        let b = bars(1500);
+        let js = jobs(&b);
+        let cfg = BacktestConfig::default();
+        let pre = sweep(&b, &js, &cfg, &Cancel::new()).unwrap();
+        let mut built = Vec::new();
+        let streamed = sweep_with(&b, &cfg, &Cancel::new(), js.len(), |k| {
+            built.push(k);
+            Ok(js[k].clone())
+        })
+        .unwrap();
+        assert_eq!(built, (0..js.len()).collect::<Vec<_>>());
+        assert_eq!(format!("{pre:?}"), format!("{streamed:?}"));
+        let e = sweep_with(&b, &cfg, &Cancel::new(), js.len(), |k| {
+            if k == 3 {
+                Err(DslError::invalid("no job 3"))
+            } else {
+                Ok(js[k].clone())
+            }
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("no job 3"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the engine reports: fills, closed trades, signals and one equity point per step, sent to a
 //! [`Sink`]. The engine imports no consumer; [`Recorder`] keeps everything for results and metrics,
-//! a live simulation can stream the same events to a display or the store.
+//! a live simulation can stream the same events to a display or the store, and a sweep keeps only
+//! what its statistics need in a [`Tally`] reused from one combination to the next.
 
 use super::order::{ExitReason, Side};
 
@@ -99,11 +100,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Room for `n` steps, in recycled buffers when there are some ([`super::recycle`]).
     pub fn with_capacity(n: usize) -> Self {
+        use super::recycle::{BOOL, F64, I64};
         Recorder {
-            time: Vec::with_capacity(n),
-            equity: Vec::with_capacity(n),
-            exposed: Vec::with_capacity(n),
+            time: I64.take(n),
+            equity: F64.take(n),
+            exposed: BOOL.take(n),
             ..Default::default()
         }
     }
@@ -119,9 +122,57 @@ impl Sink for Recorder {
     fn on_signal(&mut self, signal: &Signal) {
         self.signals.push(signal.clone());
     }
+    #[inline]
     fn on_equity(&mut self, time: i64, equity: f64, exposed: bool) {
         self.time.push(time);
         self.equity.push(equity);
         self.exposed.push(exposed);
+    }
+}
+
+/// Keeps only what the statistics need: the equity curve, closed trades and counts. A sweep reuses
+/// one per thread ([`Tally::reset`] keeps the allocations).
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub equity: Vec<f64>,
+    pub exposed_steps: usize,
+    pub trades: Vec<Trade>,
+    pub buy_signals: usize,
+    pub sell_signals: usize,
+    /// Σ fill fees in fill order (as `Iterator::sum` over the fills).
+    pub fees_paid: f64,
+}
+
+impl Tally {
+    /// Empties the tally for a new run of up to `steps` steps, keeping its buffers.
+    pub fn reset(&mut self, steps: usize) {
+        self.equity.clear();
+        self.equity.reserve(steps);
+        self.trades.clear();
+        self.exposed_steps = 0;
+        self.buy_signals = 0;
+        self.sell_signals = 0;
+        self.fees_paid = std::iter::empty::<f64>().sum();
+    }
+}
+
+impl Sink for Tally {
+    fn on_fill(&mut self, fill: &Fill) {
+        self.fees_paid += fill.fee;
+    }
+    fn on_trade(&mut self, trade: &Trade) {
+        self.trades.push(trade.clone());
+    }
+    fn on_signal(&mut self, signal: &Signal) {
+        match signal.action {
+            Action::Buy => self.buy_signals += 1,
+            Action::Sell => self.sell_signals += 1,
+            Action::Hold | Action::Halt => {}
+        }
+    }
+    #[inline]
+    fn on_equity(&mut self, _time: i64, equity: f64, exposed: bool) {
+        self.equity.push(equity);
+        self.exposed_steps += exposed as usize;
     }
 }

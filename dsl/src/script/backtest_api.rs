@@ -601,6 +601,47 @@ mod tests {
     }
 
     #[test]
+    fn optimize_reports_the_script_error_of_a_later_combination() {
+        let (_d, mut s) = session();
+        run(&mut s, SETUP);
+        let e = s
+            .execute(
+                r#"optimize(bars, |p| {
+                    if p.fast == 20 { throw "bad fast"; }
+                    strategy(#{ entry: crossover(sma(bars.close, p.fast), slow), exit: crossunder(sma(bars.close, p.fast), slow) })
+                }, #{ fast: [5, 10, 20, 25] }, #{ save: false })"#,
+            )
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("bad fast"), "{e:?}");
+    }
+
+    #[test]
+    fn optimize_saves_the_best_combination_rebuilt_in_full() {
+        let (_d, mut s) = session();
+        run(&mut s, SETUP);
+        run(
+            &mut s,
+            r#"let out = optimize(bars, |p| strategy(#{ name: "x" + p.fast,
+                entry: crossover(sma(bars.close, p.fast), slow), exit: crossunder(sma(bars.close, p.fast), slow) }),
+                #{ fast: [5, 10, 20] }, #{ metric: "total_return_pct" });
+               let best = out.fast[0].to_int();
+               let r = backtest(bars, strategy(#{ entry: crossover(sma(bars.close, best), slow),
+                   exit: crossunder(sma(bars.close, best), slow) }), #{ save: false });
+               let list = backtests();"#,
+        );
+        let out = frame(&s, "out");
+        let list = frame(&s, "list");
+        assert_eq!(list.len(), 1);
+        let best_ret = out.series("total_return_pct").unwrap().values()[0];
+        assert_eq!(
+            list.get("total_return_pct").unwrap().cell(0),
+            out.get("total_return_pct").unwrap().cell(0)
+        );
+        let r = run(&mut s, "r.stats.total_return_pct");
+        assert_eq!(r.parse::<f64>().unwrap(), best_ret);
+    }
+
+    #[test]
     fn portfolio_with_a_strategy_per_token() {
         let (_d, mut s) = session();
         let out = run(

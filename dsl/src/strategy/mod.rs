@@ -16,6 +16,13 @@ use crate::error::Result;
 /// Decides at the close of each bar. Called once per token with a bar at that time.
 pub trait BarLogic {
     fn on_bar(&mut self, ctx: &mut Ctx<'_>) -> Result<()>;
+
+    /// The first bar at or after `i` on which [`BarLogic::on_bar`] might do anything (place or
+    /// cancel an order); `usize::MAX` when none will. The engine skips the calls before it, so
+    /// a vectorized strategy costs nothing on quiet bars. Logic that cannot tell returns `i`.
+    fn next_active(&self, i: usize) -> usize {
+        i
+    }
 }
 
 /// A strategy's name and the defaults every entry inherits (size, stops).

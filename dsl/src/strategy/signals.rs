@@ -7,7 +7,7 @@
 
 use super::{BarLogic, Ctx};
 use crate::error::{DslError, Result};
-use crate::series::Series;
+use crate::series::{Series, truthy};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Signals {
@@ -64,6 +64,24 @@ impl Signals {
 }
 
 impl BarLogic for Signals {
+    /// Bars with no signal true place no order whatever the position.
+    fn next_active(&self, i: usize) -> usize {
+        fn v(s: &Option<Series>) -> &[f64] {
+            s.as_ref().map_or(&[], Series::values)
+        }
+        let sig = [
+            v(&self.entry),
+            v(&self.exit),
+            v(&self.short_entry),
+            v(&self.short_exit),
+        ];
+        let len = sig.iter().map(|s| s.len()).max().unwrap_or(0);
+        let on = |s: &[f64], j: usize| s.get(j).is_some_and(|&x| truthy(x));
+        (i..len)
+            .find(|&j| on(sig[0], j) || on(sig[1], j) || on(sig[2], j) || on(sig[3], j))
+            .unwrap_or(usize::MAX)
+    }
+
     fn on_bar(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
         let i = ctx.i;
         let (le, lx) = (at(&self.entry, i), at(&self.exit, i));
@@ -101,5 +119,25 @@ impl BarLogic for Signals {
             ctx.exit("exit");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_active_skips_to_the_next_true_signal_of_any_kind() {
+        let s = Signals {
+            entry: Some(Series::from_bools([
+                false, false, true, false, false, false,
+            ])),
+            short_exit: Some(Series::new(vec![0.0, f64::NAN, 0.0, 0.0, 1.0])),
+            ..Default::default()
+        };
+        assert_eq!(s.next_active(0), 2);
+        assert_eq!(s.next_active(2), 2);
+        assert_eq!(s.next_active(3), 4);
+        assert_eq!(s.next_active(5), usize::MAX);
     }
 }

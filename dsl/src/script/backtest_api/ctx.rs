@@ -1,6 +1,6 @@
 //! The `ctx` of a per-bar strategy: a cheap handle (one `Arc`) to the current bar's state, reused
 //! for every call; its methods read bars `0..=i` only and queue orders. [`ScriptLogic`] runs a
-//! script `on_bar` through the `NativeCallContext` of the `backtest(...)` call.
+//! script `on_bar` in one evaluation state kept for the whole run (warm function caches).
 
 use super::options::{OrderSpec, order_from};
 use crate::backtest::order::{Exits, Order, OrderKind, Side, Size};
@@ -10,7 +10,10 @@ use crate::script::api::{Api, RhaiResult, rt_err};
 use crate::series::Series;
 use crate::strategy::context::Field;
 use crate::strategy::{BarLogic, Ctx};
-use rhai::{Dynamic, EvalAltResult, FLOAT, FnPtr, INT, Map, NativeCallContext};
+use rhai::{
+    Caches, Dynamic, EvalAltResult, EvalContext, FLOAT, FnArgsVec, FnPtr, GlobalRuntimeState, INT,
+    Map, NativeCallContext, Scope,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -153,11 +156,21 @@ impl CtxState {
 }
 
 /// Runs a script `on_bar(ctx)` for the engine.
+///
+/// Every bar's call goes through one [`EvalContext`] state kept for the whole run (a copy of the
+/// calling cell's global state plus function-resolution caches), so the functions and getters
+/// `on_bar` uses are resolved once, on the first bar, instead of on every bar as
+/// `FnPtr::call_raw` does (it starts from empty caches on each call).
 pub struct ScriptLogic<'a, 'b> {
     pub nctx: &'a NativeCallContext<'b>,
     pub f: FnPtr,
     pub ctx: BarCtx,
     arg: Dynamic,
+    global: GlobalRuntimeState,
+    caches: Caches,
+    scope: Scope<'static>,
+    /// The curried values (a closure's captures) followed by `ctx`, refilled per call.
+    args: Vec<Dynamic>,
     /// The script's own error (kept whole so the cell error points at the script line).
     pub error: Option<Box<EvalAltResult>>,
 }
@@ -170,8 +183,29 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
             f,
             arg: Dynamic::from(ctx.clone()),
             ctx,
+            global: nctx.global_runtime_state().clone(),
+            caches: Caches::new(),
+            scope: Scope::new(),
+            args: Vec::new(),
             error: None,
         }
+    }
+
+    fn call(&mut self) -> Result<(), Box<EvalAltResult>> {
+        self.args.clear();
+        self.args.extend(self.f.curry().iter().cloned());
+        self.args.push(self.arg.clone());
+        let mut refs: FnArgsVec<&mut Dynamic> = self.args.iter_mut().collect();
+        let engine = self.nctx.engine();
+        EvalContext::new(
+            engine,
+            &mut self.global,
+            &mut self.caches,
+            &mut self.scope,
+            None,
+        )
+        .call_fn_raw(self.f.fn_name(), false, false, &mut refs)
+        .map(|_| ())
     }
 }
 
@@ -192,8 +226,7 @@ impl BarLogic for ScriptLogic<'_, '_> {
             st.default_exits = c.default_exits;
             st.cancel = false;
         }
-        let r = self.f.call_raw(self.nctx, None, [self.arg.clone()]);
-        if let Err(e) = r {
+        if let Err(e) = self.call() {
             self.error = Some(e);
             return Err(DslError::invalid("on_bar failed"));
         }

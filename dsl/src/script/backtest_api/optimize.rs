@@ -3,14 +3,17 @@
 //! strategies then backtest in parallel in Rust, per-bar ones one after another.
 
 use super::ctx::ScriptLogic;
-use super::options::{StrategyValue, run_options};
+use super::options::{RunOptions, StrategyValue, run_options};
 use super::{config_json, save, signals_for};
-use crate::backtest::optimize::{Job, lower_is_better, rank, sweep, walk_forward};
+use crate::backtest::metrics::Stats;
+use crate::backtest::optimize::{Job, lower_is_better, rank, run_job, sweep_with, walk_forward};
 use crate::backtest::{self, BacktestResult};
 use crate::bars::Bars;
+use crate::error::DslError;
 use crate::frame::{Column, Frame};
 use crate::runtime::Runtime;
 use crate::script::api::{Api, IntoRhai, RhaiResult, check_keys, opt_i64, opt_str, rt_err};
+use crate::strategy::StrategyOptions;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use std::sync::Arc;
 
@@ -160,32 +163,79 @@ fn run(
         None => lower_is_better(&metric),
     };
     let params = combos(&grid)?;
-    let mut strats: Vec<StrategyValue> = Vec::with_capacity(params.len());
-    for p in &params {
+    let build = |p: &Map| -> RhaiResult<StrategyValue> {
         let v: Dynamic = f.call_within_context(nctx, (p.clone(),))?;
-        let s = v
-            .read_lock::<StrategyValue>()
+        v.read_lock::<StrategyValue>()
             .map(|s| s.clone())
             .ok_or_else(|| {
                 rt_err(format!(
                     "the optimize function must return strategy(..), not {}",
                     v.type_name()
                 ))
-            })?;
-        strats.push(s);
+            })
+    };
+    let job_of = |s: &StrategyValue| -> RhaiResult<Job> {
+        if s.signals.is_none() {
+            return Err(rt_err("all combinations must use the same strategy style"));
+        }
+        Ok(Job {
+            signals: signals_for(s, &bars)?.unwrap_or_default(),
+            opts: s.opts.clone(),
+        })
+    };
+    let first = build(&params[0])?;
+    if first.signals.is_some() && !opts.contains_key("walk_forward") {
+        // Streamed: each combination's strategy is built here while the workers backtest the
+        // ones already built; only statistics are kept.
+        let mut failed = None;
+        let mut names = Vec::with_capacity(params.len());
+        let stats = sweep_with(&bars, &o.cfg, &rt.cancel, params.len(), |k| {
+            let made = if k == 0 {
+                Ok(first.clone())
+            } else {
+                build(&params[k])
+            };
+            match made.and_then(|s| Ok((job_of(&s)?, s.opts))) {
+                Ok((job, opts)) => {
+                    names.push(opts);
+                    Ok(job)
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Err(DslError::invalid("the optimize function failed"))
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let stats = stats.rhai()?;
+        let stats: Vec<&Stats> = stats.iter().collect();
+        let order = ranked(&stats, &metric, minimize, &opts)?;
+        if o.save
+            && let Some(&best) = order.first()
+        {
+            // Rebuilt (the sweep kept statistics only); the same inputs give the same run.
+            let job = job_of(&build(&params[best])?)?;
+            let r = run_job(&bars, &job, &o.cfg, &rt.cancel).rhai()?;
+            let cfg = save_config(&o, &names[best], &params[best], &metric);
+            save(rt, &r, &cfg, &[&bars]);
+        }
+        return Ok(Dynamic::from(ranked_frame(
+            &params, &stats, &order, &metric,
+        )?));
+    }
+    let mut strats: Vec<StrategyValue> = Vec::with_capacity(params.len());
+    strats.push(first);
+    for p in &params[1..] {
+        strats.push(build(p)?);
     }
     let vectorized = strats.iter().all(|s| s.signals.is_some());
-    let results: Vec<BacktestResult> = if vectorized {
-        let jobs: Vec<Job> = strats
-            .iter()
-            .map(|s| {
-                Ok(Job {
-                    signals: signals_for(s, &bars)?.unwrap_or_default(),
-                    opts: s.opts.clone(),
-                })
-            })
-            .collect::<RhaiResult<_>>()?;
-        if let Some(wf) = opts.get("walk_forward") {
+    // Walk-forward reuses the jobs in every window; per-bar runs keep their full results.
+    let mut full: Vec<BacktestResult> = Vec::new();
+    if vectorized && let Some(wf) = opts.get("walk_forward") {
+        let jobs: Vec<Job> = strats.iter().map(job_of).collect::<RhaiResult<_>>()?;
+        {
             let wf = wf
                 .clone()
                 .try_cast::<Map>()
@@ -262,9 +312,8 @@ fn run(
             out.insert("oos".into(), Dynamic::from_map(stats_to_map(&oos)));
             return Ok(Dynamic::from_map(out));
         }
-        sweep(&bars, &jobs, &o.cfg, &rt.cancel).rhai()?
-    } else {
-        let mut out = Vec::with_capacity(strats.len());
+    }
+    let stats: Vec<Stats> = {
         for s in &strats {
             let f = s
                 .on_bar
@@ -281,26 +330,42 @@ fn run(
             if let Some(e) = l.error.take() {
                 return Err(e);
             }
-            out.push(r.rhai()?);
+            full.push(r.rhai()?);
         }
-        out
+        full.iter().map(|r| r.stats.clone()).collect()
     };
-    let stats: Vec<&crate::backtest::metrics::Stats> = results.iter().map(|r| &r.stats).collect();
-    let mut order = rank(&stats, &metric, minimize).rhai()?;
-    if let Some(top) = opt_i64(&opts, "top")? {
-        order.truncate(top.max(1) as usize);
-    }
+    let stats: Vec<&Stats> = stats.iter().collect();
+    let order = ranked(&stats, &metric, minimize, &opts)?;
     if o.save
         && let Some(&best) = order.first()
     {
-        let mut cfg = config_json(&o, std::slice::from_ref(&strats[best].opts), "optimize");
-        cfg["params"] = serde_json::Value::String(format!("{:?}", params[best]));
-        cfg["metric"] = serde_json::Value::String(metric.clone());
-        save(rt, &results[best], &cfg, &[&bars]);
+        let cfg = save_config(&o, &strats[best].opts, &params[best], &metric);
+        save(rt, &full[best], &cfg, &[&bars]);
     }
     Ok(Dynamic::from(ranked_frame(
         &params, &stats, &order, &metric,
     )?))
+}
+
+/// Result indices best first, cut to `top`.
+fn ranked(stats: &[&Stats], metric: &str, minimize: bool, opts: &Map) -> RhaiResult<Vec<usize>> {
+    let mut order = rank(stats, metric, minimize).rhai()?;
+    if let Some(top) = opt_i64(opts, "top")? {
+        order.truncate(top.max(1) as usize);
+    }
+    Ok(order)
+}
+
+fn save_config(
+    o: &RunOptions,
+    opts: &StrategyOptions,
+    params: &Map,
+    metric: &str,
+) -> serde_json::Value {
+    let mut cfg = config_json(o, std::slice::from_ref(opts), "optimize");
+    cfg["params"] = serde_json::Value::String(format!("{params:?}"));
+    cfg["metric"] = serde_json::Value::String(metric.to_string());
+    cfg
 }
 
 pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
