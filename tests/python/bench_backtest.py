@@ -1,7 +1,7 @@
 """Benchmark: the same SMA-cross backtest in Stratbook (release `backtest-json`), vectorbt and
 backtesting.py on the same bars (written to CSV), with time ratios and peak memory.
 
-Run: /root/.cache/stratbook/venv/bin/python tests/python/bench_backtest.py [n_bars]
+Run: ~/.cache/stratbook/venv/bin/python tests/python/bench_backtest.py [n_bars]
 Stratbook's time includes process start and CSV parsing (its in-process number is in
 `cargo bench -p stratbook-dsl --bench backtest`); peak RSS comes from /usr/bin/time -v when present.
 """

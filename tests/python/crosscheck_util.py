@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", "/root/.cache/stratbook/target"))
+# The same default as tools/test: the shared target dir under ~/.cache/stratbook.
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or Path.home() / ".cache" / "stratbook" / "target")
 
 
 def make_bars(n=3000, seed=7, start_price=100.0):

@@ -10,7 +10,7 @@ Outputs (rerun to regenerate; the Rust tests read them):
   tests/fixtures/talib/outputs.csv  one column per indicator output, named `name_params[_part]`;
                                     empty cells are TA-Lib's NaN warm-up.
 
-Run: /root/.cache/stratbook/venv/bin/python tests/python/gen_talib_fixtures.py
+Run: ~/.cache/stratbook/venv/bin/python tests/python/gen_talib_fixtures.py
 """
 
 import csv

@@ -10,7 +10,7 @@ notional, stops checked inside the bar (stop first when a bar touches both).
 - vectorbt: signals shifted one bar with `price=open` (next-open fills), fractional sizes, `size=inf`
   (all cash). vectorbt arms stops from the bar after the entry (we check the entry bar too, like
   backtesting.py), so the SL/TP case is compared with backtesting.py only.
-Run: /root/.cache/stratbook/venv/bin/python -m pytest tests/python/test_crosscheck.py
+Run: ~/.cache/stratbook/venv/bin/python -m pytest tests/python/test_crosscheck.py
 """
 
 import warnings

@@ -14,27 +14,50 @@ pub fn overview(docs: &Docs) -> String {
     let is_op = |n: &str| !n.starts_with(|c: char| c.is_alphanumeric() || c == '_');
     for fam in docs.families() {
         out.push_str(&format!("\n{fam}\n"));
-        for d in docs.iter().filter(|d| d.family == fam && d.receiver.is_none()) {
+        for d in docs
+            .iter()
+            .filter(|d| d.family == fam && d.receiver.is_none())
+        {
             out.push_str(&format!("  {:<18} {}\n", d.name, d.summary()));
         }
         // Methods and properties: one line per type, names only (help("Type") has the details).
-        let mut types: Vec<&str> = docs.iter().filter(|d| d.family == fam).filter_map(|d| d.receiver.as_deref()).collect();
+        let mut types: Vec<&str> = docs
+            .iter()
+            .filter(|d| d.family == fam)
+            .filter_map(|d| d.receiver.as_deref())
+            .collect();
         types.sort();
         types.dedup();
         for ty in types {
-            let members: Vec<&str> =
-                docs.iter().filter(|d| d.family == fam && d.receiver.as_deref() == Some(ty)).map(|d| d.name.as_str()).collect();
+            let members: Vec<&str> = docs
+                .iter()
+                .filter(|d| d.family == fam && d.receiver.as_deref() == Some(ty))
+                .map(|d| d.name.as_str())
+                .collect();
             let named: Vec<&str> = members.iter().copied().filter(|n| !is_op(n)).collect();
-            let ops: Vec<&str> = members.iter().copied().filter(|n| is_op(n) && *n != "[]").collect();
+            let ops: Vec<&str> = members
+                .iter()
+                .copied()
+                .filter(|n| is_op(n) && *n != "[]")
+                .collect();
             if !named.is_empty() {
-                out.push_str(&format!("  {ty} methods and properties: .{}\n", named.join(" .")));
+                out.push_str(&format!(
+                    "  {ty} methods and properties: .{}\n",
+                    named.join(" .")
+                ));
             }
             if !ops.is_empty() {
-                out.push_str(&format!("  {ty} operators: {} | ! and s[i] (negative from the end)\n", ops.join(" ")));
+                out.push_str(&format!(
+                    "  {ty} operators: {} | ! and s[i] (negative from the end)\n",
+                    ops.join(" ")
+                ));
             }
         }
     }
-    out.push_str(&format!("\nStandard library: {}\n", super::stdlib::qualified_names().join(", ")));
+    out.push_str(&format!(
+        "\nStandard library: {}\n",
+        super::stdlib::qualified_names().join(", ")
+    ));
     out
 }
 
