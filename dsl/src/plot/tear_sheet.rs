@@ -101,10 +101,23 @@ pub fn fmt_stat(name: &str, v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
+    // -0.0 (a zero pnl rounded) reads as 0.
+    let v = if v == 0.0 { 0.0 } else { v };
     if name.ends_with("_pct") {
         format!("{v:.2}%")
-    } else if name.starts_with("n_") || name.ends_with("_signals") || name.ends_with("_bars") {
+    } else if name.starts_with("n_")
+        || name.ends_with("_signals")
+        || name.ends_with("_bars")
+        || name == "open_trades"
+    {
         format!("{v:.0}")
+    } else if name.ends_with("_pnl")
+        || name.ends_with("_paid")
+        || name.ends_with("_cash")
+        || name.ends_with("_equity")
+    {
+        // Money: cents.
+        format!("{v:.2}")
     } else if v.abs() >= 1000.0 {
         format!("{v:.2}")
     } else {
@@ -138,6 +151,10 @@ mod tests {
         assert_eq!(fmt_stat("total_return_pct", 23.456), "23.46%");
         assert_eq!(fmt_stat("n_trades", 12.0), "12");
         assert_eq!(fmt_stat("sharpe", 1.23456), "1.235");
+        assert_eq!(fmt_stat("open_trades", 0.0), "0");
+        assert_eq!(fmt_stat("open_trade_pnl", -0.0001), "-0.00");
+        assert_eq!(fmt_stat("open_trade_pnl", -0.0), "0.00");
+        assert_eq!(fmt_stat("fees_paid", 994.73), "994.73");
         assert_eq!(fmt_stat("final_equity", 12_345.678), "12345.68");
         assert_eq!(fmt_stat("profit_factor", f64::NAN), "n/a");
     }
