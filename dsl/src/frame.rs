@@ -214,16 +214,7 @@ impl Frame {
                 }
             });
         } else {
-            idx.sort_by(|&a, &b| {
-                let (x, y) = (key(a), key(b));
-                match (x.is_nan(), y.is_nan()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Greater,
-                    (false, true) => std::cmp::Ordering::Less,
-                    _ if descending => y.total_cmp(&x),
-                    _ => x.total_cmp(&y),
-                }
-            });
+            idx.sort_by(|&a, &b| crate::series::cmp_nan_last(key(a), key(b), descending));
         }
         Ok(self.take(&idx))
     }

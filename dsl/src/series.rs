@@ -193,6 +193,18 @@ impl Series {
     }
 }
 
+/// Orders numbers for ranking: ascending or descending, with NaN (undefined) always last.
+pub fn cmp_nan_last(x: f64, y: f64, descending: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (x.is_nan(), y.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ if descending => y.total_cmp(&x),
+        _ => x.total_cmp(&y),
+    }
+}
+
 /// Truth of a signal value: NaN and 0 are false.
 #[inline]
 pub fn truthy(x: f64) -> bool {

@@ -245,16 +245,7 @@ pub fn rank(stats: &[&Stats], metric: &str, minimize: bool) -> Result<Vec<usize>
     }
     let key = |i: usize| stats[i].get(metric).unwrap_or(f64::NAN);
     let mut idx: Vec<usize> = (0..stats.len()).collect();
-    idx.sort_by(|&a, &b| {
-        let (x, y) = (key(a), key(b));
-        match (x.is_nan(), y.is_nan()) {
-            (true, true) => std::cmp::Ordering::Equal,
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ if minimize => x.total_cmp(&y),
-            _ => y.total_cmp(&x),
-        }
-    });
+    idx.sort_by(|&a, &b| crate::series::cmp_nan_last(key(a), key(b), !minimize));
     Ok(idx)
 }
 
