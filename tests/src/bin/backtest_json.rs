@@ -73,7 +73,30 @@ fn main() -> Result<()> {
         exit: Some(Series::from_bools(exit)),
         ..Default::default()
     };
-    let r = run(&[&bars], &mut [&mut sig], &[opts], &cfg, None)?;
+    // In-process engine time: the first run, then the best of `repeat` runs (the steady state a
+    // notebook or sweep sees), so the Python bench can compare like with like.
+    let repeat = spec["repeat"].as_u64().unwrap_or(1).max(1);
+    let started = std::time::Instant::now();
+    let r = run(
+        &[&bars],
+        &mut [&mut sig],
+        std::slice::from_ref(&opts),
+        &cfg,
+        None,
+    )?;
+    let first_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut best_ms = first_ms;
+    for _ in 1..repeat {
+        let t = std::time::Instant::now();
+        drop(run(
+            &[&bars],
+            &mut [&mut sig],
+            std::slice::from_ref(&opts),
+            &cfg,
+            None,
+        )?);
+        best_ms = best_ms.min(t.elapsed().as_secs_f64() * 1e3);
+    }
     let num = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
     let trades: Vec<Value> = r
         .trades
@@ -91,7 +114,8 @@ fn main() -> Result<()> {
         .map(|(k, v)| (k.to_string(), num(v)))
         .collect();
     let out = json!({ "trades": trades, "stats": stats, "equity": r.equity,
-                      "open_trades": r.open_trades.len() });
+                      "open_trades": r.open_trades.len(),
+                      "engine_ms": { "first": first_ms, "best": best_ms, "runs": repeat } });
     println!("{out}");
     Ok(())
 }
