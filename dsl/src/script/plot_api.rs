@@ -34,7 +34,7 @@ Options: `title`, `time` (the Bars or a time Series the values belong to, for a 
 without it the x axis counts bars), `from`, `to` (unix seconds or \"YYYY-MM-DD[ HH:MM]\", UTC),\n\
 `width`, `height` (pixels, default 900 × 420). Long series are downsampled per pixel column, keeping\n\
 every high and low. The text part of the display lists first/last/min/max of each series.\n\n\
-```rhai\nlet bars = klines(\"demo:PEPE\", \"1h\");\nplot(bars)\nplot(#{ close: bars.close, sma20: sma(bars.close, 20) }, #{ time: bars, from: \"2024-01-10\" })\n```";
+```rhai\nlet bars = klines(\"demo:PEPE\", \"1h\");\ndisplay(plot(bars));\nplot(#{ close: bars.close, sma20: sma(bars.close, 20) }, #{ time: bars, from: \"2025-05-01\" })\n```";
 
 const CANDLES_DOC: &str = "Candles with indicator overlays and trade markers.\n\n\
 Options: `overlays` (a Series, an array of Series, or a map name → Series such as\n\

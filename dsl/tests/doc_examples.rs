@@ -1,0 +1,102 @@
+//! Every ```rhai example in the built-in docs runs (after a small prelude that defines the names
+//! examples lean on: `bars`, `close`, `fast`, `slow`, `result`, `r`, `s`, `ranked`). `help()`
+//! examples are product: an LLM copies them.
+//!
+//! The session is offline with no key, so examples that need AVE (real token ids, search, chains)
+//! must fail with the documented offline error and nothing else; files the examples read are
+//! written first into a temp dir.
+
+use dsl::data::config::Config;
+use dsl::script::Session;
+
+const PRELUDE: &str = r#"
+let bars = klines("demo:BTC", "1h");
+let close = bars.close;
+let open = bars.open;
+let high = bars.high;
+let low = bars.low;
+let volume = bars.volume;
+let fast = sma(close, 10);
+let slow = sma(close, 30);
+let result = backtest(bars, std::strategies::sma_cross(bars, 10, 30), #{ save: false });
+let r = result;
+let s = std::strategies::sma_cross(bars, 10, 30);
+let ranked = optimize(bars, |p| std::strategies::sma_cross(bars, p.fast, p.slow), #{ fast: [5, 10], slow: [30, 50] });
+"#;
+
+fn examples(doc: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in doc.lines() {
+        let t = line.trim_start();
+        match &mut cur {
+            None if t.starts_with("```rhai") => cur = Some(String::new()),
+            Some(_) if t.starts_with("```") => out.push(cur.take().unwrap_or_default()),
+            Some(c) => {
+                c.push_str(line);
+                c.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_documented_example_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    let mut offline = 0;
+    let probe = Session::new(Config::for_home(home.path()));
+    let docs: Vec<(String, String)> = probe
+        .docs()
+        .iter()
+        .map(|d| (d.name.clone(), d.doc.clone()))
+        .collect();
+    // Files the examples read or write, redirected into the temp dir.
+    let file = |n: &str| format!("{:?}", home.path().join(n).display().to_string());
+    let mut setup = Session::new(Config::for_home(home.path()));
+    setup
+        .execute(&format!(
+            "let b = klines(\"demo:BTC\", \"1h\"); b.to_csv({}); b.to_csv({}); b.to_csv({}); b.to_parquet({});",
+            file("binance_btc_1h.csv"),
+            file("mine.csv"),
+            file("eth.csv"),
+            file("btc_1h.parquet")
+        ))
+        .expect("writing example files");
+    for (name, doc) in docs {
+        for ex in examples(&doc) {
+            let mut ex = ex;
+            for (from, to) in [
+                ("\"data/binance_btc_1h.csv\"", "binance_btc_1h.csv"),
+                ("\"mine.csv\"", "mine.csv"),
+                ("\"eth.csv\"", "eth.csv"),
+                ("\"btc_1h.parquet\"", "btc_1h.parquet"),
+                ("\"trades.csv\"", "trades.csv"),
+            ] {
+                ex = ex.replace(from, &file(to));
+            }
+            let mut s = Session::new(Config::for_home(home.path()));
+            s.execute(PRELUDE).expect("prelude");
+            ran += 1;
+            match s.execute(&ex) {
+                Ok(_) => {}
+                Err(e) if e.evalue.contains("offline (STRATBOOK_OFFLINE=1)") => offline += 1,
+                Err(e) => failures.push(format!("{name}:\n{ex}{}\n", e.traceback.join("\n"))),
+            }
+        }
+    }
+    assert!(
+        offline <= 6,
+        "{offline} examples need the network; keep most examples on the demo feed"
+    );
+    assert!(ran > 50, "only {ran} examples found");
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} examples fail:\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
