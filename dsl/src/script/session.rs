@@ -9,7 +9,7 @@ use super::{complete, register_all, render};
 use crate::data::config::Config;
 use crate::display::{MimeBundle, Output};
 use crate::runtime::Runtime;
-use rhai::{AST, Dynamic, Engine, EvalAltResult, LexError, ParseErrorType, Position, Scope};
+use rhai::{AST, Dynamic, Engine, LexError, ParseErrorType, Position, Scope};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -368,9 +368,4 @@ fn configure(engine: &mut Engine, runtime: &Arc<Runtime>) {
     });
     let cancel = runtime.cancel.clone();
     engine.on_progress(move |_| cancel.is_cancelled().then(|| Dynamic::from("interrupted")));
-}
-
-/// Converts a Rhai error raised outside cells (a callback inside a backtest, …) to text.
-pub fn eval_error_text(e: &EvalAltResult) -> String {
-    e.to_string()
 }

@@ -18,14 +18,15 @@ pub const MODULES: &[(&str, &str)] = &[
 /// Function docs of the stdlib: (qualified name, params, doc).
 static INDEX: OnceLock<Vec<(String, Vec<String>, String)>> = OnceLock::new();
 
-fn compile(engine: &Engine, path: &str, src: &str) -> Shared<Module> {
+/// Compiles and loads one module; the AST is returned too, for the doc index.
+fn compile(engine: &Engine, path: &str, src: &str) -> (Shared<Module>, rhai::AST) {
     let mut ast = engine
         .compile(src)
         .unwrap_or_else(|e| panic!("stdlib module {path} does not compile: {e}"));
     ast.set_source(path);
     let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
         .unwrap_or_else(|e| panic!("stdlib module {path} fails to load: {e}"));
-    module.into()
+    (module.into(), ast)
 }
 
 /// Registers every stdlib module as a static module (`std::strategies::…`).
@@ -33,8 +34,7 @@ pub fn register(engine: &mut Engine) {
     let mut index = Vec::new();
     let mut modules = Vec::new();
     for (path, src) in MODULES {
-        let m = compile(engine, path, src);
-        let ast = engine.compile(src).expect("compiled above");
+        let (m, ast) = compile(engine, path, src);
         for f in ast.iter_functions() {
             if f.access == rhai::FnAccess::Private {
                 continue;
