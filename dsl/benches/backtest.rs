@@ -1,7 +1,8 @@
 //! Backtest benchmarks (rerun with `cargo bench -p stratbook-dsl --bench backtest`). Prints a table:
 //! one vectorized SMA-cross backtest on 1M bars (target ≤ 30 ms), a 10×10 sweep on 100k bars
-//! (target ≤ 0.2 s, signals included) and the per-bar `on_bar` SMA cross through Rhai (target
-//! ≤ 0.9 µs per bar). Each case reports the best of several runs. One group only:
+//! (target ≤ 0.2 s, signals included) and the per-bar `on_bar` SMA cross (target ≤ 0.9 µs per bar),
+//! compiled (the default) and interpreted (`interpret: true`). Each case reports the best of
+//! several runs. One group only:
 //! `backtest 1m | sweep | onbar | onbar-detail` (the last splits the cost of one `on_bar` call);
 //! `STRATBOOK_BENCH_BARS=10000` shrinks the `on_bar` runs (e.g. under valgrind).
 
@@ -186,7 +187,10 @@ fn on_bar() {
             "let bars = klines(\"demo:BTC\", \"1m\", #{{ limit: {n} }}); let fast = sma(bars.close, 10); let slow = sma(bars.close, 30);\
              let s = strategy(#{{ on_bar: |ctx| {{ let f = ctx.value(fast); let s = ctx.value(slow); \
              if ctx.position == 0 {{ if f > s {{ ctx.buy(); }} }} else if f < s {{ ctx.exit(); }} }} }});\
-             let e = strategy(#{{ on_bar: |ctx| {{ }} }});"
+             let si = strategy(#{{ interpret: true, on_bar: |ctx| {{ let f = ctx.value(fast); let s = ctx.value(slow); \
+             if ctx.position == 0 {{ if f > s {{ ctx.buy(); }} }} else if f < s {{ ctx.exit(); }} }} }});\
+             let e = strategy(#{{ on_bar: |ctx| {{ }} }});\
+             let ei = strategy(#{{ interpret: true, on_bar: |ctx| {{ }} }});"
         ))
         .expect("setup cell");
     let len: i64 = session
@@ -200,8 +204,12 @@ fn on_bar() {
                 .expect("backtest cell");
         }) / len.max(1) as f64
     };
+    // Compiled: the body lowered out of the interpreter (script/backtest_api/fast.rs); interpreted:
+    // `interpret: true`, every bar through Rhai (what a body outside the lowered subset costs).
     let t_empty = per_bar(&mut session, "e");
     let t_cross = per_bar(&mut session, "s");
+    let t_empty_i = per_bar(&mut session, "ei");
+    let t_cross_i = per_bar(&mut session, "si");
     println!(
         "{:<46} {:>9.3} µs {:>12}",
         format!("on_bar empty closure, per bar ({len} bars)"),
@@ -213,6 +221,18 @@ fn on_bar() {
         "on_bar sma cross, per bar",
         t_cross * 1e6,
         0.9
+    );
+    println!(
+        "{:<46} {:>9.3} µs {:>12}",
+        "  interpreted: empty closure",
+        t_empty_i * 1e6,
+        "-"
+    );
+    println!(
+        "{:<46} {:>9.3} µs {:>12}",
+        "  interpreted: sma cross",
+        t_cross_i * 1e6,
+        "-"
     );
     // Where the time of one call goes (`backtest onbar-detail`).
     if std::env::args().nth(1).as_deref() == Some("onbar-detail") {

@@ -79,6 +79,7 @@ fn from_config(v: &Value) -> RhaiResult<StrategyValue> {
         opts,
         signals: None,
         on_bar: None,
+        interpret: false,
         vol: None,
         bot: Some(Arc::new(cfg)),
     })

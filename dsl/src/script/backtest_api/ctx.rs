@@ -2,6 +2,7 @@
 //! for every call; its methods read bars `0..=i` only and queue orders. [`ScriptLogic`] runs a
 //! script `on_bar` in one evaluation state kept for the whole run (warm function caches).
 
+use super::fast::Program;
 use super::options::{OrderSpec, order_from};
 use crate::backtest::order::{Exits, Order, OrderKind, Side, Size};
 use crate::bars::Bars;
@@ -51,7 +52,7 @@ impl CtxState {
             .ok_or_else(|| rt_err("ctx is only valid inside on_bar"))
     }
 
-    fn price(&self, f: Field, n: INT) -> RhaiResult<FLOAT> {
+    pub(super) fn price(&self, f: Field, n: INT) -> RhaiResult<FLOAT> {
         if n < 0 {
             return Err(rt_err(format!(
                 "ctx reads the current bar (0) or n bars ago; {n} would be a future bar"
@@ -71,7 +72,7 @@ impl CtxState {
         })
     }
 
-    fn value(&self, s: &Series, n: INT) -> RhaiResult<FLOAT> {
+    pub(super) fn value(&self, s: &Series, n: INT) -> RhaiResult<FLOAT> {
         if n < 0 {
             return Err(rt_err(format!(
                 "ctx.value(series, n) reads n bars ago; {n} would be a future bar"
@@ -153,6 +154,51 @@ impl CtxState {
             reason,
         });
     }
+
+    /// `ctx.buy()` / `ctx.sell()`, with or without an options map.
+    pub(super) fn entry(&mut self, side: Side, m: Option<&Map>) -> RhaiResult<()> {
+        let Some(m) = m else {
+            return self.push(order_from(&Map::new(), Some(side))?, "entry");
+        };
+        if m.contains_key("side") || m.contains_key("type") {
+            let name = if side == Side::Buy { "buy" } else { "sell" };
+            return Err(rt_err(format!(
+                "ctx.{name} takes size and exit options; use ctx.order(#{{ type, side, price }}) for limit and stop orders"
+            )));
+        }
+        self.push(order_from(m, Some(side))?, "entry")
+    }
+
+    /// `ctx.exit()` / `ctx.exit(#{ pct })`.
+    pub(super) fn exit_with(&mut self, m: Option<&Map>) -> RhaiResult<()> {
+        let pct = match m {
+            None => 100.0,
+            Some(m) => {
+                crate::script::api::check_keys(m, "exit", &["pct"])?;
+                crate::script::api::opt_f64(m, "pct")?.unwrap_or(100.0)
+            }
+        };
+        self.exit(pct / 100.0, "exit");
+        Ok(())
+    }
+
+    /// `ctx.order(#{ type, side, price, .. })`.
+    pub(super) fn order(&mut self, m: &Map) -> RhaiResult<()> {
+        let spec = order_from(m, None)?;
+        let reason = match spec.kind {
+            OrderKind::Market => "order",
+            OrderKind::Limit(_) => "limit",
+            OrderKind::Stop(_) => "stop",
+            OrderKind::StopLimit { .. } => "stop_limit",
+        };
+        self.push(spec, reason)
+    }
+
+    /// `ctx.cancel()`: this token's resting orders, and the ones queued on this bar.
+    pub(super) fn cancel(&mut self) {
+        self.cancel = true;
+        self.orders.retain(|o| matches!(o.kind, OrderKind::Market));
+    }
 }
 
 /// Runs a script `on_bar(ctx)` for the engine.
@@ -173,12 +219,21 @@ pub struct ScriptLogic<'a, 'b> {
     args: Vec<Dynamic>,
     /// The script's own error (kept whole so the cell error points at the script line).
     pub error: Option<Box<EvalAltResult>>,
+    /// `on_bar` lowered out of the interpreter, when its body allows ([`super::fast`]).
+    fast: Option<Program>,
 }
 
 impl<'a, 'b> ScriptLogic<'a, 'b> {
-    pub fn new(nctx: &'a NativeCallContext<'b>, f: FnPtr) -> Self {
+    /// `interpret` keeps every bar in the Rhai interpreter (the strategy's `interpret: true`).
+    pub fn new(nctx: &'a NativeCallContext<'b>, f: FnPtr, interpret: bool) -> Self {
         let ctx = BarCtx::default();
+        let fast = if interpret {
+            None
+        } else {
+            Program::lower(&nctx.global_runtime_state().lib, &f)
+        };
         ScriptLogic {
+            fast,
             nctx,
             f,
             arg: Dynamic::from(ctx.clone()),
@@ -189,6 +244,11 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
             args: Vec::new(),
             error: None,
         }
+    }
+
+    /// Whether `on_bar` runs lowered (see [`super::fast`]) rather than in the interpreter.
+    pub fn compiled(&self) -> bool {
+        self.fast.is_some()
     }
 
     fn call(&mut self) -> Result<(), Box<EvalAltResult>> {
@@ -225,6 +285,16 @@ impl BarLogic for ScriptLogic<'_, '_> {
             st.default_size = Some(c.default_size);
             st.default_exits = c.default_exits;
             st.cancel = false;
+            if let Some(p) = &mut self.fast {
+                if p.run(&mut st).is_ok() {
+                    c.cancel_resting |= st.cancel;
+                    c.orders.append(&mut st.orders);
+                    return Ok(());
+                }
+                // Rhai decides this bar: nothing the lowered body did is kept.
+                st.orders.clear();
+                st.cancel = false;
+            }
         }
         if let Err(e) = self.call() {
             self.error = Some(e);
@@ -348,27 +418,22 @@ Options: `size_pct` (of equity, default the strategy's, 100), `qty`, `cash`, or 
     let sdoc = "Market sell at the next bar's open: opens or adds to a short; a long is closed first and reversed. \
 To close a long without going short use `ctx.exit()`. Same options as `ctx.buy`.\n\n```rhai\nfn on_bar(ctx) {\n    if ctx.close() < ctx.low(1) { ctx.sell(#{ size_pct: 30, stop_loss_pct: 2 }); }\n}\n```";
     for (name, side, doc) in [("buy", Side::Buy, bdoc), ("sell", Side::Sell, sdoc)] {
+        api.method("Ctx", name, &[], "()", doc, move |c: &mut BarCtx| {
+            c.lock().entry(side, None)
+        });
         api.method(
             "Ctx",
             name,
-            &[],
+            &["opts: map"],
             "()",
             doc,
-            move |c: &mut BarCtx| -> RhaiResult<()> {
-                c.lock().push(order_from(&Map::new(), Some(side))?, "entry")
-            },
+            move |c: &mut BarCtx, m: Map| c.lock().entry(side, Some(&m)),
         );
-        api.method("Ctx", name, &["opts: map"], "()", doc, move |c: &mut BarCtx, m: Map| -> RhaiResult<()> {
-            if m.contains_key("side") || m.contains_key("type") {
-                return Err(rt_err(format!("ctx.{name} takes size and exit options; use ctx.order(#{{ type, side, price }}) for limit and stop orders")));
-            }
-            c.lock().push(order_from(&m, Some(side))?, "entry")
-        });
     }
     let xdoc = "Closes the position at the next bar's open (nothing when flat); `#{ pct: 50 }` closes half.\n\n\
 ```rhai\nfn on_bar(ctx) {\n    if ctx.position > 0 && ctx.close() < ctx.low(1) { ctx.exit(); }\n}\n```";
     api.method("Ctx", "exit", &[], "()", xdoc, |c: &mut BarCtx| {
-        c.lock().exit(1.0, "exit")
+        c.lock().exit_with(None)
     });
     api.method(
         "Ctx",
@@ -376,12 +441,7 @@ To close a long without going short use `ctx.exit()`. Same options as `ctx.buy`.
         &["opts: map"],
         "()",
         xdoc,
-        |c: &mut BarCtx, m: Map| -> RhaiResult<()> {
-            crate::script::api::check_keys(&m, "exit", &["pct"])?;
-            let pct = crate::script::api::opt_f64(&m, "pct")?.unwrap_or(100.0);
-            c.lock().exit(pct / 100.0, "exit");
-            Ok(())
-        },
+        |c: &mut BarCtx, m: Map| c.lock().exit_with(Some(&m)),
     );
     let odoc = "Places an order: `type` \"market\" | \"limit\" | \"stop\" | \"stop_limit\", `side` \"buy\" | \"sell\", \
 `price` (the limit or stop price), `limit_price` (stop_limit), size and exit options as in `ctx.buy`, and \
@@ -393,20 +453,9 @@ To close a long without going short use `ctx.exit()`. Same options as `ctx.buy`.
         &["opts: map"],
         "()",
         odoc,
-        |c: &mut BarCtx, m: Map| -> RhaiResult<()> {
-            let spec = order_from(&m, None)?;
-            let reason = match spec.kind {
-                OrderKind::Market => "order",
-                OrderKind::Limit(_) => "limit",
-                OrderKind::Stop(_) => "stop",
-                OrderKind::StopLimit { .. } => "stop_limit",
-            };
-            c.lock().push(spec, reason)
-        },
+        |c: &mut BarCtx, m: Map| c.lock().order(&m),
     );
     api.method("Ctx", "cancel", &[], "()", "Cancels this token's resting limit and stop orders.\n\n```rhai\nfn on_bar(ctx) { if ctx.position != 0 { ctx.cancel(); } }\n```", |c: &mut BarCtx| {
-        let mut st = c.lock();
-        st.cancel = true;
-        st.orders.retain(|o| matches!(o.kind, OrderKind::Market));
+        c.lock().cancel()
     });
 }

@@ -319,7 +319,7 @@ fn run(
                 .on_bar
                 .clone()
                 .ok_or_else(|| rt_err("all combinations must use the same strategy style"))?;
-            let mut l = ScriptLogic::new(nctx, f);
+            let mut l = ScriptLogic::new(nctx, f, s.interpret);
             let r = backtest::run(
                 &[&bars],
                 &mut [&mut l],
@@ -362,7 +362,7 @@ fn save_config(
     params: &Map,
     metric: &str,
 ) -> serde_json::Value {
-    let mut cfg = config_json(o, std::slice::from_ref(opts), "optimize");
+    let mut cfg = config_json(o, std::slice::from_ref(opts), "optimize", None);
     cfg["params"] = serde_json::Value::String(format!("{params:?}"));
     cfg["metric"] = serde_json::Value::String(metric.to_string());
     cfg

@@ -15,6 +15,7 @@ pub const STRATEGY_KEYS: &[&str] = &[
     "short_entry",
     "short_exit",
     "on_bar",
+    "interpret",
     "size_pct",
     "qty",
     "cash",
@@ -69,6 +70,8 @@ pub struct StrategyValue {
     pub opts: StrategyOptions,
     pub signals: Option<Signals>,
     pub on_bar: Option<FnPtr>,
+    /// `interpret: true`: run `on_bar` in the Rhai interpreter on every bar, never lowered.
+    pub interpret: bool,
     /// Volatility sizing for signals: (risk_pct, atr_mult, atr_period).
     pub vol: Option<(f64, f64, usize)>,
     /// An AVE bot config (`strategy_from_config`), run bar by bar in Rust.
@@ -173,6 +176,12 @@ pub fn strategy_from(m: &Map) -> RhaiResult<StrategyValue> {
         },
         signals: has_signals.then_some(signals),
         on_bar,
+        interpret: match m.get("interpret") {
+            None => false,
+            Some(v) => v
+                .as_bool()
+                .map_err(|t| rt_err(format!("interpret must be true or false, not {t}")))?,
+        },
         vol,
         bot: None,
     })
