@@ -123,6 +123,16 @@ const CASES: &[(&str, &str, bool)] = &[
         true,
     ),
     (
+        "abs, min, max in both call styles",
+        "on_bar: |ctx| {
+            let body = abs(ctx.close() - ctx.open()); let range = ctx.high() - ctx.low();
+            let lo = min(ctx.low(1), ctx.low(2)).min(ctx.low(3)); let big = max(range, 1) * 0.6;
+            if body > big && ctx.close() > ctx.open() && ctx.position == 0 { ctx.buy(#{ stop_loss: lo }); }
+            else if (ctx.close() - ctx.open()).abs() > big && ctx.close() < ctx.open() { ctx.exit(); }
+        }",
+        true,
+    ),
+    (
         "a type Rhai compares but the tree does not: bails every bar, same result",
         "on_bar: |ctx| { if (ctx.bar_index % 5 == 0) == 1 { ctx.buy(); } else if ctx.bar_index % 7 == 0 { ctx.exit(); } }",
         true,

@@ -7,9 +7,10 @@
 //!
 //! What lowers: `let` / `const`, assignment and `+= -= *= /= %=` to the body's own variables, `if` /
 //! `else`, blocks, `return`, number and bool constants, the function's parameters (a closure's
-//! captures) read as values, `+ - * / %`, comparisons, unary `-` / `!`, `&&` / `||`, map literals,
-//! and on `ctx`: the `position cash equity avg_price bar_index` getters, `open high low close
-//! volume time` with or without `n`, `value(series[, n])`, `buy sell exit order cancel`. Anything
+//! captures) read as values, `+ - * / %`, comparisons, unary `-` / `!`, `&&` / `||`, `abs` `min`
+//! `max` on numbers, map literals, and on `ctx`: the `position cash equity avg_price bar_index`
+//! getters, `open high low close volume time` with or without `n`, `value(series[, n])` (a capture
+//! or a field of a captured map, `ctx.value(m.hist)`), `buy sell exit order cancel`. Anything
 //! else (loops, strings, other functions, `print`, a captured variable assigned to, ...) leaves
 //! the whole function to Rhai.
 //!
@@ -138,6 +139,26 @@ enum E {
     And(Vec<E>),
     Or(Vec<E>),
     Map(Map, Vec<(ImmutableString, E)>),
+    Call(Fun, Vec<E>),
+}
+
+/// Rhai's scalar `abs`, `min` and `max` (`packages/arithmetic.rs`, `packages/logic.rs`).
+#[derive(Clone, Copy, Debug)]
+enum Fun {
+    Abs,
+    Min,
+    Max,
+}
+
+impl Fun {
+    fn from_call(name: &str, n: usize) -> Option<Fun> {
+        Some(match (name, n) {
+            ("abs", 1) => Fun::Abs,
+            ("min", 2) => Fun::Min,
+            ("max", 2) => Fun::Max,
+            _ => return None,
+        })
+    }
 }
 
 /// The series of `ctx.value(..)`: a captured value, or a property of one (`ctx.value(m.hist)` with
@@ -223,9 +244,10 @@ impl Program {
     }
 }
 
+/// Names whose calls are lowered: a script function with one of them would take the call.
 const CTX_METHODS: &[&str] = &[
     "open", "high", "low", "close", "volume", "time", "value", "buy", "sell", "exit", "order",
-    "cancel",
+    "cancel", "abs", "min", "max",
 ];
 
 struct Lower<'a> {
@@ -350,10 +372,14 @@ impl Lower<'_> {
             Expr::And(xs, _) => E::And(xs.iter().map(|x| self.expr(x)).collect::<Option<_>>()?),
             Expr::Or(xs, _) => E::Or(xs.iter().map(|x| self.expr(x)).collect::<Option<_>>()?),
             Expr::FnCall(call, _) => {
-                if !call.namespace.is_empty() {
+                if !call.namespace.is_empty() || call.capture_parent_scope {
                     return None;
                 }
-                let tok = call.op_token.as_ref()?;
+                let Some(tok) = call.op_token.as_ref() else {
+                    let f = Fun::from_call(&call.name, call.args.len())?;
+                    let args = call.args.iter().map(|a| self.expr(a));
+                    return Some(E::Call(f, args.collect::<Option<_>>()?));
+                };
                 let mut args = call.args.iter();
                 match (call.args.len(), tok) {
                     (1, Token::Minus | Token::UnaryMinus) => {
@@ -381,11 +407,23 @@ impl Lower<'_> {
                 E::Map(template.clone(), vals)
             }
             Expr::Dot(bin, flags, _) if flags.is_empty() => {
-                let Expr::Variable(v, _, _) = &bin.lhs else {
-                    return None;
+                let on_ctx = match &bin.lhs {
+                    Expr::Variable(v, _, _) => {
+                        v.2.is_empty() && matches!(self.resolve(&v.1)?, Name::Ctx)
+                    }
+                    _ => false,
                 };
-                if !v.2.is_empty() || !matches!(self.resolve(&v.1)?, Name::Ctx) {
-                    return None;
+                if !on_ctx {
+                    // `x.abs()`, `a.max(b)`: the receiver is the first argument.
+                    let Expr::MethodCall(call, _) = &bin.rhs else {
+                        return None;
+                    };
+                    let f = Fun::from_call(&call.name, call.args.len() + 1)?;
+                    let mut args = vec![self.expr(&bin.lhs)?];
+                    for a in call.args.iter() {
+                        args.push(self.expr(a)?);
+                    }
+                    return Some(E::Call(f, args));
                 }
                 match &bin.rhs {
                     Expr::Property(p, _) => E::Get(match p.2.as_str() {
@@ -606,6 +644,21 @@ impl Rt<'_, '_> {
                 }
                 V::B(false)
             }
+            E::Call(f, args) => {
+                let a = self.eval(&args[0])?;
+                match (f, args.get(1)) {
+                    (Fun::Abs, None) => match a {
+                        V::F(x) => V::F(x.abs()),
+                        V::I(i) => V::I(i.checked_abs().ok_or(Bail)?),
+                        _ => return Err(Bail),
+                    },
+                    (Fun::Min | Fun::Max, Some(b)) => {
+                        let b = self.eval(b)?;
+                        min_max(*f, a, b)?
+                    }
+                    _ => return Err(Bail),
+                }
+            }
             E::Map(template, items) => {
                 let mut m = template.clone();
                 for (k, e) in items {
@@ -649,6 +702,24 @@ fn binary(op: Op, a: V, b: V) -> R<V> {
         })),
         _ => Err(Bail),
     }
+}
+
+/// Rhai's `min` / `max`: plain comparisons (`x >= y`, no epsilon), an int with a float is a float.
+fn min_max(f: Fun, a: V, b: V) -> R<V> {
+    fn pick<T: PartialOrd>(f: Fun, x: T, y: T) -> T {
+        match f {
+            Fun::Max if x >= y => x,
+            Fun::Min if x <= y => x,
+            _ => y,
+        }
+    }
+    Ok(match (a, b) {
+        (V::F(x), V::F(y)) => V::F(pick(f, x, y)),
+        (V::I(x), V::F(y)) => V::F(pick(f, x as FLOAT, y)),
+        (V::F(x), V::I(y)) => V::F(pick(f, x, y as FLOAT)),
+        (V::I(x), V::I(y)) => V::I(pick(f, x, y)),
+        _ => return Err(Bail),
+    })
 }
 
 /// Float arithmetic, and comparisons with Rhai's relative epsilon: `x > y` is
@@ -763,5 +834,61 @@ mod tests {
             }
         }
         assert!(checked > 5000, "{checked}");
+    }
+
+    /// `abs`, `min` and `max` against Rhai's, on the same kind of values.
+    #[test]
+    fn abs_min_max_are_rhais() {
+        let vals: Vec<Dynamic> = [
+            0.0,
+            -0.0,
+            1.5,
+            -2.5,
+            FLOAT::NAN,
+            FLOAT::INFINITY,
+            FLOAT::NEG_INFINITY,
+        ]
+        .into_iter()
+        .map(Dynamic::from_float)
+        .chain([0, 2, -3, INT::MAX, INT::MIN].map(Dynamic::from_int))
+        .chain([true].map(Dynamic::from_bool))
+        .collect();
+        let engine = rhai::Engine::new();
+        let same = |r: &Dynamic, o: &V| match (to_v(r), o) {
+            (V::F(x), V::F(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+            (V::I(x), V::I(y)) => x == *y,
+            _ => false,
+        };
+        for a in &vals {
+            let mut scope = rhai::Scope::new();
+            scope.push("a", a.clone());
+            let rhai = engine.eval_with_scope::<Dynamic>(&mut scope, "abs(a)");
+            let ours = Rt {
+                st: &mut CtxState::default(),
+                params: &[],
+                locals: &mut [],
+            }
+            .eval(&E::Call(Fun::Abs, vec![E::Const(to_v(a))]));
+            match (rhai, ours) {
+                (Ok(r), Ok(o)) => assert!(same(&r, &o), "abs({a:?}): Rhai {r:?}, ours {o:?}"),
+                (Err(_), Err(Bail)) => {}
+                (r, o) => panic!("abs({a:?}): Rhai {r:?}, ours {o:?}"),
+            }
+            for b in &vals {
+                for (name, f) in [("min", Fun::Min), ("max", Fun::Max)] {
+                    let mut scope = rhai::Scope::new();
+                    scope.push("a", a.clone()).push("b", b.clone());
+                    let rhai =
+                        engine.eval_with_scope::<Dynamic>(&mut scope, &format!("{name}(a, b)"));
+                    match (rhai, min_max(f, to_v(a), to_v(b))) {
+                        (Ok(r), Ok(o)) => {
+                            assert!(same(&r, &o), "{name}({a:?}, {b:?}): Rhai {r:?}, ours {o:?}")
+                        }
+                        (Err(_), Err(Bail)) => {}
+                        (r, o) => panic!("{name}({a:?}, {b:?}): Rhai {r:?}, ours {o:?}"),
+                    }
+                }
+            }
+        }
     }
 }
