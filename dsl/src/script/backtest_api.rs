@@ -85,11 +85,12 @@ through `ctx` (see `help("Ctx.buy")`). Options: `name`, `size_pct` (default 100)
 `trailing_stop_pct`. A cell-level `fn on_bar(ctx)` cannot read cell variables (Rhai functions are pure); use a closure
 to capture precomputed series.
 
-Speed: an `on_bar` made of `let`, `if`/`else`, `return`, numbers, bools, `+ - * / %`, comparisons, `&& || !`, its own
-variables, captured values, option maps and `ctx` (its getters, prices, `value`, orders) is compiled once per run and
-costs about 0.2 µs per bar; anything else (loops, strings, other function calls, `print`, assigning to a captured
-variable) runs the whole function in the Rhai interpreter, about 1.5 µs per bar. Results are identical either way;
-`interpret: true` forces the interpreter.
+Speed: an `on_bar` made of `let`, `if`/`else`, `return`, numbers, bools, `+ - * / %`, comparisons, `&& || !`, `abs`
+`min` `max`, its own variables, captured values (and fields of captured maps, `ctx.value(m.hist)`), option maps and `ctx`
+(its getters, prices, `value`, orders) is compiled once per run: an SMA cross costs about 0.2 µs per bar in a release
+build. Anything else (loops, strings, other function calls, `print`, assigning to a captured variable) runs the whole
+function in the Rhai interpreter, about 1.6 µs per bar. Results are identical either way; `interpret: true` forces the
+interpreter.
 
 ```rhai
 let fast = sma(bars.close, 10);
