@@ -133,6 +133,26 @@ const CASES: &[(&str, &str, bool)] = &[
         true,
     ),
     (
+        "if as an expression, block values",
+        "on_bar: |ctx| {
+            let r = ctx.value(rsi14);
+            let size = if r < 30 { 80 } else if r < 45 { 40 } else { 0 };
+            let stop = { let k = 0.95; ctx.close() * k };
+            let none = if r > 1000 { 1 };
+            if size > 0 && ctx.position == 0 { ctx.buy(#{ size_pct: size, stop_loss: stop }); }
+            else if r > 70 { ctx.exit(); }
+        }",
+        true,
+    ),
+    (
+        "a return inside a valued block: interpreted",
+        "on_bar: |ctx| {
+            let size = if ctx.position != 0 { if ctx.value(fast) < ctx.value(slow) { ctx.exit(); } return; } else { 50 };
+            if ctx.value(fast) > ctx.value(slow) { ctx.buy(#{ size_pct: size }); }
+        }",
+        false,
+    ),
+    (
         "a type Rhai compares but the tree does not: bails every bar, same result",
         "on_bar: |ctx| { if (ctx.bar_index % 5 == 0) == 1 { ctx.buy(); } else if ctx.bar_index % 7 == 0 { ctx.exit(); } }",
         true,
@@ -158,6 +178,8 @@ const CASES: &[(&str, &str, bool)] = &[
 struct Run {
     outcome: Result<String, String>,
     on_bar: Option<String>,
+    /// Bars the compiled body handed back to the interpreter.
+    fallbacks: Option<u64>,
 }
 
 fn home(tag: &str) -> PathBuf {
@@ -185,6 +207,7 @@ fn run(s: &mut Session, tag: &str, entries: &str, interpret: bool, by_name: bool
         Err(e) => Run {
             outcome: Err(e.to_string()),
             on_bar: None,
+            fallbacks: None,
         },
         Ok(_) => {
             let r = s.variable("r").expect("r");
@@ -205,6 +228,7 @@ fn run(s: &mut Session, tag: &str, entries: &str, interpret: bool, by_name: bool
                     b.equity, b.trades, b.open_trades, b.fills, b.signals, b.stats
                 )),
                 on_bar: config["on_bar"].as_str().map(String::from),
+                fallbacks: config["on_bar_fallback_bars"].as_u64(),
             }
         }
     }
@@ -247,6 +271,14 @@ fn lowered_on_bar_matches_the_interpreter_bit_for_bit() {
         let want = if *lowers { "compiled" } else { "interpreted" };
         assert_eq!(compiled.on_bar.as_deref(), Some(want), "{name}");
         assert_eq!(interpreted.on_bar.as_deref(), Some("interpreted"), "{name}");
+        // The compiled body decides every bar itself, except where the case says it cannot.
+        let bails = name.contains("bails every bar");
+        assert_eq!(
+            compiled.fallbacks == Some(0),
+            !bails,
+            "{name}: {:?} fallback bars",
+            compiled.fallbacks
+        );
         if let Ok(o) = &compiled.outcome
             && !o.contains("trades: []")
             && o.lines().nth(1).is_some_and(|t| t != "[]")

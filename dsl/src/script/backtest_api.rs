@@ -85,10 +85,10 @@ through `ctx` (see `help("Ctx.buy")`). Options: `name`, `size_pct` (default 100)
 `trailing_stop_pct`. A cell-level `fn on_bar(ctx)` cannot read cell variables (Rhai functions are pure); use a closure
 to capture precomputed series.
 
-Speed: an `on_bar` made of `let`, `if`/`else`, `return`, numbers, bools, `+ - * / %`, comparisons, `&& || !`, `abs`
-`min` `max`, its own variables, captured values (and fields of captured maps, `ctx.value(m.hist)`), option maps and `ctx`
-(its getters, prices, `value`, orders) is compiled once per run: an SMA cross costs about 0.2 µs per bar in a release
-build. Anything else (loops, strings, other function calls, `print`, assigning to a captured variable) runs the whole
+Speed: an `on_bar` made of `let`, `if`/`else` (also as a value), `return`, numbers, bools, `+ - * / %`, comparisons,
+`&& || !`, `abs` `min` `max`, its own variables, captured values (and fields of captured maps, `ctx.value(m.hist)`),
+option maps and `ctx` (its getters, prices, `value`, orders) is compiled once per run: an SMA cross costs about 0.2 µs
+per bar in a release build. Anything else (loops, strings, other function calls, `print`, assigning to a captured variable) runs the whole
 function in the Rhai interpreter, about 1.6 µs per bar. Results are identical either way; `interpret: true` forces the
 interpreter.
 
@@ -244,11 +244,12 @@ fn config_json(
     o: &RunOptions,
     opts: &[StrategyOptions],
     kind: &str,
-    on_bar: Option<&str>,
+    on_bar: Option<(&str, usize)>,
 ) -> serde_json::Value {
     let c = &o.cfg;
     serde_json::json!({
-        "strategy": opts.first().map(|s| s.name.clone()), "kind": kind, "on_bar": on_bar,
+        "strategy": opts.first().map(|s| s.name.clone()), "kind": kind,
+        "on_bar": on_bar.map(|o| o.0), "on_bar_fallback_bars": on_bar.map(|o| o.1),
         "size": opts.first().map(|s| format!("{:?}", s.size)),
         "exits": opts.first().map(|s| format!("{:?}", s.exits)),
         "cash": c.cash, "fee_pct": c.fee_pct, "fee_fixed": c.fee_fixed, "slippage_pct": c.slippage_pct,
@@ -347,12 +348,15 @@ fn run_backtest(
     let result = result.rhai()?;
     // How `on_bar` ran, kept with a saved run: "compiled" (lowered, see `ctx::ScriptLogic`) or
     // "interpreted".
+    // Bars a compiled body handed to the interpreter are counted (expected 0; see `fast.rs`).
     let on_bar = (!script_logics.is_empty()).then(|| {
-        if script_logics.iter().all(|l| l.compiled()) {
+        let how = if script_logics.iter().all(|l| l.compiled()) {
             "compiled"
         } else {
             "interpreted"
-        }
+        };
+        let fallbacks: usize = script_logics.iter().map(|l| l.fallbacks).sum();
+        (how, fallbacks)
     });
     let id = if o.save {
         save(rt, &result, &config_json(&o, &opts_v, kind, on_bar), &refs)

@@ -221,6 +221,8 @@ pub struct ScriptLogic<'a, 'b> {
     pub error: Option<Box<EvalAltResult>>,
     /// `on_bar` lowered out of the interpreter, when its body allows ([`super::fast`]).
     fast: Option<Program>,
+    /// Bars the lowered body handed back to the interpreter.
+    pub fallbacks: usize,
 }
 
 impl<'a, 'b> ScriptLogic<'a, 'b> {
@@ -234,6 +236,7 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
         };
         ScriptLogic {
             fast,
+            fallbacks: 0,
             nctx,
             f,
             arg: Dynamic::from(ctx.clone()),
@@ -292,6 +295,7 @@ impl BarLogic for ScriptLogic<'_, '_> {
                     return Ok(());
                 }
                 // Rhai decides this bar: nothing the lowered body did is kept.
+                self.fallbacks += 1;
                 st.orders.clear();
                 st.cancel = false;
             }

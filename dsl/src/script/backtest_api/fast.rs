@@ -6,7 +6,7 @@
 //! of nanoseconds, calling the same `CtxState` methods the registered `ctx` methods call.
 //!
 //! What lowers: `let` / `const`, assignment and `+= -= *= /= %=` to the body's own variables, `if` /
-//! `else`, blocks, `return`, number and bool constants, the function's parameters (a closure's
+//! `else` (also as a value: `let size = if up { 50 } else { 20 };`), blocks, `return`, number and bool constants, the function's parameters (a closure's
 //! captures) read as values, `+ - * / %`, comparisons, unary `-` / `!`, `&&` / `||`, `abs` `min`
 //! `max` on numbers, map literals, and on `ctx`: the `position cash equity avg_price bar_index`
 //! getters, `open high low close volume time` with or without `n`, `value(series[, n])` (a capture
@@ -140,6 +140,8 @@ enum E {
     Or(Vec<E>),
     Map(Map, Vec<(ImmutableString, E)>),
     Call(Fun, Vec<E>),
+    /// A block in expression position (`let size = if up { 50 } else { 20 };`): its value.
+    Block(Vec<S>),
 }
 
 /// Rhai's scalar `abs`, `min` and `max` (`packages/arithmetic.rs`, `packages/logic.rs`).
@@ -178,8 +180,9 @@ enum S {
     Return(Option<E>),
 }
 
+/// How a statement ended: with its value (a block's value is its last statement's), or `return`.
 enum Flow {
-    Next,
+    Next(V),
     Return,
 }
 
@@ -223,6 +226,7 @@ impl Program {
             params: &def.params,
             scopes: Vec::new(),
             slots: Vec::new(),
+            in_expr: 0,
         };
         let body = lower.block(&body)?;
         Some(Program {
@@ -256,6 +260,8 @@ struct Lower<'a> {
     scopes: Vec<(ImmutableString, usize)>,
     /// Per slot: declared `const`.
     slots: Vec<bool>,
+    /// Inside a block whose value is used (no `return` there).
+    in_expr: usize,
 }
 
 enum Name {
@@ -289,6 +295,7 @@ impl Lower<'_> {
 
     fn stmt(&mut self, s: &Stmt, out: &mut Vec<S>) -> Option<()> {
         match s {
+            Stmt::Noop(..) if self.in_expr > 0 => out.push(S::Do(E::Const(V::U))),
             Stmt::Noop(..) => {}
             Stmt::Var(x, flags, _) => {
                 let (ident, init, _) = &**x;
@@ -332,14 +339,18 @@ impl Lower<'_> {
             }
             Stmt::Block(b) => {
                 let inner = self.block(b.statements())?;
-                // A nested block is its own scope, which `block` already closed: splice it in.
+                // A nested block is its own scope, which `block` already closed: splice it in
+                // (an empty one still has the value `()`).
+                if inner.is_empty() {
+                    out.push(S::Do(E::Const(V::U)));
+                }
                 out.extend(inner);
             }
             Stmt::Expr(e) => out.push(S::Do(self.expr(e)?)),
             Stmt::FnCall(call, pos) => {
                 out.push(S::Do(self.expr(&Expr::FnCall(call.clone(), *pos))?));
             }
-            Stmt::Return(e, flags, _) if flags.is_empty() => {
+            Stmt::Return(e, flags, _) if flags.is_empty() && self.in_expr == 0 => {
                 let e = match e {
                     Some(e) => Some(self.expr(e)?),
                     None => None,
@@ -397,6 +408,12 @@ impl Lower<'_> {
                     }
                     _ => return None,
                 }
+            }
+            Expr::Stmt(b) => {
+                self.in_expr += 1;
+                let inner = self.block(b.statements());
+                self.in_expr -= 1;
+                E::Block(inner?)
             }
             Expr::Map(x, _) => {
                 let (items, template) = &**x;
@@ -504,12 +521,14 @@ struct Rt<'a, 'b> {
 
 impl Rt<'_, '_> {
     fn block(&mut self, body: &[S]) -> R<Flow> {
+        let mut last = Flow::Next(V::U);
         for s in body {
-            if let Flow::Return = self.stmt(s)? {
-                return Ok(Flow::Return);
+            last = self.stmt(s)?;
+            if let Flow::Return = last {
+                break;
             }
         }
-        Ok(Flow::Next)
+        Ok(last)
     }
 
     fn stmt(&mut self, s: &S) -> R<Flow> {
@@ -518,6 +537,7 @@ impl Rt<'_, '_> {
                 let v = self.eval(e)?;
                 self.locals[*slot] = v;
             }
+            S::Do(e) => return Ok(Flow::Next(self.eval(e)?)),
             S::Set(slot, Some(op), e) => {
                 let rhs = self.eval(e)?;
                 let lhs = std::mem::replace(&mut self.locals[*slot], V::U);
@@ -529,9 +549,6 @@ impl Rt<'_, '_> {
                 };
                 return self.block(if c { body } else { branch });
             }
-            S::Do(e) => {
-                self.eval(e)?;
-            }
             S::Return(e) => {
                 if let Some(e) = e {
                     self.eval(e)?;
@@ -539,7 +556,7 @@ impl Rt<'_, '_> {
                 return Ok(Flow::Return);
             }
         }
-        Ok(Flow::Next)
+        Ok(Flow::Next(V::U))
     }
 
     fn int(&mut self, e: &Option<Box<E>>) -> R<INT> {
@@ -644,6 +661,10 @@ impl Rt<'_, '_> {
                 }
                 V::B(false)
             }
+            E::Block(b) => match self.block(b)? {
+                Flow::Next(v) => v,
+                Flow::Return => return Err(Bail), // not lowered: no `return` in a valued block
+            },
             E::Call(f, args) => {
                 let a = self.eval(&args[0])?;
                 match (f, args.get(1)) {
