@@ -221,8 +221,9 @@ pub struct ScriptLogic<'a, 'b> {
     pub error: Option<Box<EvalAltResult>>,
     /// `on_bar` lowered out of the interpreter, when its body allows ([`super::fast`]).
     fast: Option<Program>,
-    /// Bars the lowered body handed back to the interpreter.
+    /// Bars the lowered body handed back to the interpreter, of `attempts`.
     pub fallbacks: usize,
+    attempts: usize,
 }
 
 impl<'a, 'b> ScriptLogic<'a, 'b> {
@@ -237,6 +238,7 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
         ScriptLogic {
             fast,
             fallbacks: 0,
+            attempts: 0,
             nctx,
             f,
             arg: Dynamic::from(ctx.clone()),
@@ -289,6 +291,7 @@ impl BarLogic for ScriptLogic<'_, '_> {
             st.default_exits = c.default_exits;
             st.cancel = false;
             if let Some(p) = &mut self.fast {
+                self.attempts += 1;
                 if p.run(&mut st).is_ok() {
                     c.cancel_resting |= st.cancel;
                     c.orders.append(&mut st.orders);
@@ -298,6 +301,10 @@ impl BarLogic for ScriptLogic<'_, '_> {
                 self.fallbacks += 1;
                 st.orders.clear();
                 st.cancel = false;
+                // A body that keeps handing bars back would pay for both paths: interpret the rest.
+                if self.fallbacks >= 64 && self.fallbacks * 2 >= self.attempts {
+                    self.fast = None;
+                }
             }
         }
         if let Err(e) = self.call() {
