@@ -85,6 +85,11 @@ through `ctx` (see `help("Ctx.buy")`). Options: `name`, `size_pct` (default 100)
 `trailing_stop_pct`. A cell-level `fn on_bar(ctx)` cannot read cell variables (Rhai functions are pure); use a closure
 to capture precomputed series.
 
+No look-ahead: `ctx` reads only the current and earlier bars, and while `on_bar` runs every captured series or bars
+table as long as the tested bars ends at the current bar (`fast[-1]` is the current value, `bars.len()` is
+`ctx.bar_index + 1`, `bars.close[ctx.bar_index + 1]` is an error); loading bars or `shift(-n)` inside `on_bar` is
+refused. Series of another length (another token or timeframe) are not cut: `align` them to the bars first.
+
 Speed: an `on_bar` made of `let`, `if`/`else` (also as a value), `return`, numbers, bools, `+ - * / %`, comparisons,
 `&& || !`, `abs` `min` `max`, its own variables, captured values (and fields of captured maps, `ctx.value(m.hist)`),
 option maps and `ctx` (its getters, prices, `value`, orders) is compiled once per run: an SMA cross costs about 0.2 µs

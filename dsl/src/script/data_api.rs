@@ -55,7 +55,33 @@ fn query(opts: &Map) -> RhaiResult<KlineQuery> {
     })
 }
 
+/// Loading bars inside `on_bar` would hand it bars after the current one.
+fn not_in_on_bar(what: &str) -> RhaiResult<()> {
+    match crate::script::horizon::current_bar() {
+        Some(i) => Err(rt_err(format!(
+            "{what} inside on_bar (bar {i}) would read bars after the current one: load the bars before \
+             the strategy and capture them (or the series computed from them) in the closure"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The bars a script may see now: all, except inside `on_bar` (see `script::horizon`).
+fn seen(b: &Bars) -> std::borrow::Cow<'_, Bars> {
+    let n = crate::script::horizon::visible(b.len());
+    if n < b.len() {
+        std::borrow::Cow::Owned(b.head(n))
+    } else {
+        std::borrow::Cow::Borrowed(b)
+    }
+}
+
 fn fetch(s: &Svc, rt: &Runtime, id: &str, kind: Kind, iv: &str, opts: &Map) -> RhaiResult<Bars> {
+    not_in_on_bar(if kind == Kind::Pair {
+        "pair_klines"
+    } else {
+        "klines"
+    })?;
     let iv = interval(iv)?;
     let q = query(opts)?;
     let label = format!("fetching {} {iv}", id.trim());
@@ -282,6 +308,7 @@ relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binanc
     const PQ_DOC: &str = "Reads bars from a Parquet file (same columns and options as `read_csv`; datetime columns work too).\n\n\
 ```rhai\nlet bars = read_parquet(\"btc_1h.parquet\");\n```";
     api.func("read_csv", &["path: string"], "Bars", CSV_DOC, |p: &str| {
+        not_in_on_bar("read_csv")?;
         files::read_csv(p, None, None).rhai()
     });
     api.func(
@@ -290,6 +317,7 @@ relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binanc
         "Bars",
         CSV_DOC,
         |p: &str, o: Map| {
+            not_in_on_bar("read_csv")?;
             let (iv, id) = read_opts(&o, "read_csv")?;
             files::read_csv(p, iv, id.as_deref()).rhai()
         },
@@ -299,7 +327,10 @@ relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binanc
         &["path: string"],
         "Bars",
         PQ_DOC,
-        |p: &str| files::read_parquet(p, None, None).rhai(),
+        |p: &str| {
+            not_in_on_bar("read_parquet")?;
+            files::read_parquet(p, None, None).rhai()
+        },
     );
     api.func(
         "read_parquet",
@@ -307,6 +338,7 @@ relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binanc
         "Bars",
         PQ_DOC,
         |p: &str, o: Map| {
+            not_in_on_bar("read_parquet")?;
             let (iv, id) = read_opts(&o, "read_parquet")?;
             files::read_parquet(p, iv, id.as_deref()).rhai()
         },
@@ -391,7 +423,7 @@ fn register_bars(api: &mut Api) {
         &[],
         "int",
         "The number of bars.\n\n```rhai\nprint(klines(\"demo:BTC\", \"1h\").len());\n```",
-        |b: &mut Bars| b.len() as INT,
+        |b: &mut Bars| crate::script::horizon::visible(b.len()) as INT,
     );
     api.method(
         "Bars",
@@ -399,7 +431,9 @@ fn register_bars(api: &mut Api) {
         &["n: int"],
         "Bars",
         "The first `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").head(3)\n```",
-        |b: &mut Bars, n: INT| b.head(n.max(0) as usize),
+        |b: &mut Bars, n: INT| {
+            b.head((n.max(0) as usize).min(crate::script::horizon::visible(b.len())))
+        },
     );
     api.method(
         "Bars",
@@ -407,7 +441,10 @@ fn register_bars(api: &mut Api) {
         &["n: int"],
         "Bars",
         "The last `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").tail(3)\n```",
-        |b: &mut Bars, n: INT| b.tail(n.max(0) as usize),
+        |b: &mut Bars, n: INT| {
+            let end = crate::script::horizon::visible(b.len());
+            b.slice(end.saturating_sub(n.max(0) as usize), end)
+        },
     );
     api.method(
         "Bars",
@@ -417,7 +454,7 @@ fn register_bars(api: &mut Api) {
         "Bars of a coarser interval: first open, highest high, lowest low, last close, summed volume, bucketed by interval start in UTC \
 (weeks start Monday, months are calendar months). Only to a coarser whole multiple; otherwise an error lists the valid targets.\n\n\
 ```rhai\nlet h4 = klines(\"demo:ETH\", \"15m\", #{ limit: 2000 }).resample(\"4h\");\n```",
-        |b: &mut Bars, iv: &str| b.resample(interval(iv)?).rhai(),
+        |b: &mut Bars, iv: &str| seen(b).resample(interval(iv)?).rhai(),
     );
     const ALIGN_DOC: &str = "Shows higher-timeframe (HTF) bars or a series computed on them on lower-timeframe (LTF) bars, without look-ahead.\n\n\
 An HTF bar becomes visible on an LTF bar only once it has CLOSED by that LTF bar's close: the 00:00–04:00 4h bar appears on the \

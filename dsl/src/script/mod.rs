@@ -12,6 +12,7 @@ pub mod docs;
 pub mod errors;
 pub mod frame_api;
 pub mod help;
+pub mod horizon;
 pub mod indicators_api;
 pub mod plot_api;
 pub mod render;

@@ -1,10 +1,12 @@
 //! `Series` in scripts: operators in both orders (with ints too), indexing, methods.
 
 use super::api::{Api, RhaiResult, rt_err};
+use super::horizon::{current_bar, visible};
 use super::render::Render;
 use crate::runtime::Runtime;
 use crate::series::{Series, truthy};
 use rhai::{Array, Dynamic, FLOAT, INT};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 const ARITH_DOC: &str = "Element-wise arithmetic on Series, with a number on either side (ints too).\n\
@@ -61,13 +63,40 @@ macro_rules! cmp {
 }
 
 fn index(s: &mut Series, i: INT) -> RhaiResult<FLOAT> {
-    s.get(i).ok_or_else(|| {
-        rt_err(format!(
-            "index {i} is out of range for a Series of {} values (use 0..{} or -1 for the last)",
-            s.len(),
-            s.len().saturating_sub(1)
-        ))
-    })
+    let n = visible(s.len());
+    let j = if i < 0 { n as INT + i } else { i };
+    if (0..n as INT).contains(&j) {
+        return Ok(s.values()[j as usize]);
+    }
+    if let Some(now) = current_bar()
+        && j >= n as INT
+    {
+        return Err(rt_err(format!(
+            "index {i} is after the current bar ({now}): inside on_bar a series ends at the current bar. \
+             Read n bars ago with ctx.value(series, n), or s[ctx.bar_index - n]"
+        )));
+    }
+    Err(rt_err(format!(
+        "index {i} is out of range for a Series of {n} values (use 0..{} or -1 for the last)",
+        n.saturating_sub(1)
+    )))
+}
+
+/// The part of `s` a script may see now: all of it, except inside `on_bar` (see [`super::horizon`]).
+fn seen(s: &Series) -> Cow<'_, Series> {
+    let n = visible(s.len());
+    if n < s.len() {
+        Cow::Owned(s.slice(0, n))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+fn last(s: &Series) -> FLOAT {
+    match visible(s.len()) {
+        0 => FLOAT::NAN,
+        n => s.values()[n - 1],
+    }
 }
 
 /// A Series from a script array of numbers.
@@ -122,7 +151,8 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
     api.doc_only(
         "[]",
         "Series[i: int] -> float",
-        "The value at bar `i`; negative counts from the end (`s[-1]` is the last).\n\n```rhai\nlet last = close[-1];\nlet first = close[0];\n```",
+        "The value at bar `i`; negative counts from the end (`s[-1]` is the last). Inside `on_bar` a series of the \
+tested bars ends at the current bar: `s[-1]` is the current value and a later index is an error.\n\n```rhai\nlet last = close[-1];\nlet first = close[0];\n```",
         Some("Series"),
     );
 
@@ -139,14 +169,14 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "int",
         "Number of values.\n\n```rhai\nclose.len()\n```",
-        |s: &mut Series| s.len() as INT,
+        |s: &mut Series| visible(s.len()) as INT,
     );
     api.getter(
         "Series",
         "len",
         "int",
         "Number of values.\n\n```rhai\nclose.len\n```",
-        |s: &mut Series| s.len() as INT,
+        |s: &mut Series| visible(s.len()) as INT,
     );
     api.method(
         "Series",
@@ -154,14 +184,14 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "float",
         "The last value (NaN if empty).\n\n```rhai\nlet price = close.last();\n```",
-        |s: &mut Series| s.last(),
+        |s: &mut Series| last(s),
     );
     api.getter(
         "Series",
         "last",
         "float",
         "The last value.\n\n```rhai\nclose.last\n```",
-        |s: &mut Series| s.last(),
+        |s: &mut Series| last(s),
     );
     api.method(
         "Series",
@@ -170,7 +200,16 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         "Series",
         "Values `n` bars ago: `s.shift(1)[i]` is `s[i-1]`; the first `n` values are NaN.\n\nA negative `n` looks \
          ahead and is meant for labelling data, never for signals.\n\n```rhai\nlet prev = close.shift(1);\nlet ret = close / prev - 1;\n```",
-        |s: &mut Series, n: INT| s.shift(n),
+        |s: &mut Series, n: INT| -> RhaiResult<Series> {
+            if n < 0
+                && let Some(i) = current_bar()
+            {
+                return Err(rt_err(format!(
+                    "shift({n}) inside on_bar (bar {i}) would bring later bars to this one; use shift(n) with n >= 0"
+                )));
+            }
+            Ok(s.shift(n))
+        },
     );
     api.method(
         "Series",
@@ -178,7 +217,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "float",
         "Mean of the non-NaN values.\n\n```rhai\nvolume.mean()\n```",
-        |s: &mut Series| s.mean(),
+        |s: &mut Series| seen(s).mean(),
     );
     api.method(
         "Series",
@@ -186,7 +225,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "float",
         "Sum of the non-NaN values.\n\n```rhai\nvolume.sum()\n```",
-        |s: &mut Series| s.sum(),
+        |s: &mut Series| seen(s).sum(),
     );
     api.method(
         "Series",
@@ -194,7 +233,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "float",
         "Smallest non-NaN value.\n\n```rhai\nlow.min()\n```",
-        |s: &mut Series| s.min(),
+        |s: &mut Series| seen(s).min(),
     );
     api.method(
         "Series",
@@ -202,7 +241,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "float",
         "Largest non-NaN value.\n\n```rhai\nhigh.max()\n```",
-        |s: &mut Series| s.max(),
+        |s: &mut Series| seen(s).max(),
     );
     api.method(
         "Series",
@@ -210,7 +249,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "int",
         "Number of true bars in a signal (non-zero, non-NaN values).\n\n```rhai\n(close > open).count()\n```",
-        |s: &mut Series| s.count() as INT,
+        |s: &mut Series| seen(s).count() as INT,
     );
     api.method(
         "Series",
@@ -236,7 +275,9 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &["start: int", "end: int"],
         "Series",
         "Values `[start, end)`.\n\n```rhai\nclose.slice(0, 100)\n```",
-        |s: &mut Series, a: INT, b: INT| s.slice(a.max(0) as usize, b.max(0) as usize),
+        |s: &mut Series, a: INT, b: INT| {
+            s.slice(a.max(0) as usize, (b.max(0) as usize).min(visible(s.len())))
+        },
     );
     api.method(
         "Series",
@@ -244,7 +285,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &[],
         "array",
         "The values as a script array (copies; avoid on long series).\n\n```rhai\nclose.tail(3).to_array()\n```",
-        |s: &mut Series| -> Array { s.values().iter().map(|&x| Dynamic::from_float(x)).collect() },
+        |s: &mut Series| -> Array { s.values()[..visible(s.len())].iter().map(|&x| Dynamic::from_float(x)).collect() },
     );
     api.method(
         "Series",
@@ -252,7 +293,10 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &["n: int"],
         "Series",
         "The last `n` values.\n\n```rhai\nclose.tail(5)\n```",
-        |s: &mut Series, n: INT| s.slice(s.len().saturating_sub(n.max(0) as usize), s.len()),
+        |s: &mut Series, n: INT| {
+            let end = visible(s.len());
+            s.slice(end.saturating_sub(n.max(0) as usize), end)
+        },
     );
     api.method(
         "Series",
@@ -260,7 +304,7 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         &["n: int"],
         "Series",
         "The first `n` values.\n\n```rhai\nclose.head(5)\n```",
-        |s: &mut Series, n: INT| s.slice(0, n.max(0) as usize),
+        |s: &mut Series, n: INT| s.slice(0, (n.max(0) as usize).min(visible(s.len()))),
     );
     api.method(
         "Series",
@@ -271,10 +315,10 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         |s: &mut Series| s.is_bool(),
     );
     api.engine.register_fn("to_string", |s: &mut Series| {
-        s.render().plain().unwrap_or_default().to_string()
+        seen(s).render().plain().unwrap_or_default().to_string()
     });
     api.engine.register_fn("to_debug", |s: &mut Series| {
-        s.render().plain().unwrap_or_default().to_string()
+        seen(s).render().plain().unwrap_or_default().to_string()
     });
     api.engine.register_iterator::<Series>();
 }
@@ -283,6 +327,6 @@ impl IntoIterator for Series {
     type Item = f64;
     type IntoIter = std::vec::IntoIter<f64>;
     fn into_iter(self) -> Self::IntoIter {
-        self.values().to_vec().into_iter()
+        self.values()[..visible(self.len())].to_vec().into_iter()
     }
 }

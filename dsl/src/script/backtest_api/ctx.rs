@@ -307,7 +307,11 @@ impl BarLogic for ScriptLogic<'_, '_> {
                 }
             }
         }
-        if let Err(e) = self.call() {
+        // Captured series and bars end at this bar while Rhai runs the body.
+        let horizon = crate::script::horizon::enter(c.bars.len(), c.i);
+        let called = self.call();
+        drop(horizon);
+        if let Err(e) = called {
             self.error = Some(e);
             return Err(DslError::invalid("on_bar failed"));
         }
