@@ -93,9 +93,9 @@ refused. Series of another length (another token or timeframe) are not cut: `ali
 Speed: an `on_bar` made of `let`, `if`/`else` (also as a value), `return`, numbers, bools, `+ - * / %`, comparisons,
 `&& || !`, `abs` `min` `max`, its own variables, captured values (and fields of captured maps, `ctx.value(m.hist)`),
 option maps and `ctx` (its getters, prices, `value`, orders) is compiled once per run: an SMA cross costs about 0.2 µs
-per bar in a release build. Anything else (loops, strings, other function calls, `print`, assigning to a captured variable) runs the whole
-function in the Rhai interpreter, about 1.6 µs per bar. Results are identical either way; `interpret: true` forces the
-interpreter.
+per bar in a release build. Anything else (loops, strings, other function calls, `print`, assigning to a captured
+variable) runs the whole function in the Rhai interpreter, about 1.6 µs per bar. Results are identical either way;
+`interpret: true` forces the interpreter.
 
 ```rhai
 let fast = sma(bars.close, 10);
@@ -351,9 +351,8 @@ fn run_backtest(
         return Err(e);
     }
     let result = result.rhai()?;
-    // How `on_bar` ran, kept with a saved run: "compiled" (lowered, see `ctx::ScriptLogic`) or
-    // "interpreted".
-    // Bars a compiled body handed to the interpreter are counted (expected 0; see `fast.rs`).
+    // How `on_bar` ran, kept with a saved run: "compiled" (lowered, see `fast.rs`) or
+    // "interpreted", and how many bars a compiled body handed to the interpreter (expected 0).
     let on_bar = (!script_logics.is_empty()).then(|| {
         let how = if script_logics.iter().all(|l| l.compiled()) {
             "compiled"

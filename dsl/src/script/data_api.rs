@@ -6,6 +6,7 @@
 //! show an updating progress display and stop at the next page when the cell is interrupted.
 
 use super::api::{Api, IntoRhai, RhaiResult, check_keys, opt_i64, opt_str, rt_err};
+use super::horizon::{current_bar, visible};
 use crate::bars::Bars;
 use crate::data::ids::Kind;
 use crate::data::market::Token;
@@ -16,6 +17,7 @@ use crate::runtime::{Progress, Runtime};
 use crate::series::Series;
 use rhai::{Array, Dynamic, INT, Map};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 type Svc = Arc<OnceLock<DataService>>;
@@ -57,7 +59,7 @@ fn query(opts: &Map) -> RhaiResult<KlineQuery> {
 
 /// Loading bars inside `on_bar` would hand it bars after the current one.
 fn not_in_on_bar(what: &str) -> RhaiResult<()> {
-    match crate::script::horizon::current_bar() {
+    match current_bar() {
         Some(i) => Err(rt_err(format!(
             "{what} inside on_bar (bar {i}) would read bars after the current one: load the bars before \
              the strategy and capture them (or the series computed from them) in the closure"
@@ -67,12 +69,12 @@ fn not_in_on_bar(what: &str) -> RhaiResult<()> {
 }
 
 /// The bars a script may see now: all, except inside `on_bar` (see `script::horizon`).
-fn seen(b: &Bars) -> std::borrow::Cow<'_, Bars> {
-    let n = crate::script::horizon::visible(b.len());
+fn seen(b: &Bars) -> Cow<'_, Bars> {
+    let n = visible(b.len());
     if n < b.len() {
-        std::borrow::Cow::Owned(b.head(n))
+        Cow::Owned(b.head(n))
     } else {
-        std::borrow::Cow::Borrowed(b)
+        Cow::Borrowed(b)
     }
 }
 
@@ -423,7 +425,7 @@ fn register_bars(api: &mut Api) {
         &[],
         "int",
         "The number of bars.\n\n```rhai\nprint(klines(\"demo:BTC\", \"1h\").len());\n```",
-        |b: &mut Bars| crate::script::horizon::visible(b.len()) as INT,
+        |b: &mut Bars| visible(b.len()) as INT,
     );
     api.method(
         "Bars",
@@ -431,9 +433,7 @@ fn register_bars(api: &mut Api) {
         &["n: int"],
         "Bars",
         "The first `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").head(3)\n```",
-        |b: &mut Bars, n: INT| {
-            b.head((n.max(0) as usize).min(crate::script::horizon::visible(b.len())))
-        },
+        |b: &mut Bars, n: INT| b.head((n.max(0) as usize).min(visible(b.len()))),
     );
     api.method(
         "Bars",
@@ -442,7 +442,7 @@ fn register_bars(api: &mut Api) {
         "Bars",
         "The last `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").tail(3)\n```",
         |b: &mut Bars, n: INT| {
-            let end = crate::script::horizon::visible(b.len());
+            let end = visible(b.len());
             b.slice(end.saturating_sub(n.max(0) as usize), end)
         },
     );
