@@ -208,6 +208,14 @@ impl Program {
             .iter()
             .rev()
             .find_map(|m| m.get_script_fn(f.fn_name(), arity))?;
+        // A script function named like a lowered call would take the call: leave those to Rhai.
+        let shadowed = lib.iter().any(|m| {
+            m.iter_script_fn_info()
+                .any(|(.., name, _, _)| LOWERED_CALLS.contains(&name))
+        });
+        if shadowed {
+            return None;
+        }
         // The body's statements, reached through the AST walker (the payload type is private).
         let mut module = Module::new();
         module.set_script_fn(def.clone());
@@ -218,14 +226,6 @@ impl Program {
             }
             true
         });
-        // A script function named like a `ctx` method would take the call: leave those to Rhai.
-        let shadowed = lib.iter().any(|m| {
-            m.iter_script_fn_info()
-                .any(|(.., name, _, _)| CTX_METHODS.contains(&name))
-        });
-        if shadowed {
-            return None;
-        }
         let mut lower = Lower {
             params: &def.params,
             scopes: Vec::new(),
@@ -253,7 +253,7 @@ impl Program {
 }
 
 /// Names whose calls are lowered: a script function with one of them would take the call.
-const CTX_METHODS: &[&str] = &[
+const LOWERED_CALLS: &[&str] = &[
     "open", "high", "low", "close", "volume", "time", "value", "buy", "sell", "exit", "order",
     "cancel", "abs", "min", "max",
 ];
