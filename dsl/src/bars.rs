@@ -1,7 +1,8 @@
 //! `Bars`: an OHLCV table of one token at one interval, with `Series` columns.
 //!
 //! Columns are contiguous `f64` (times `i64`) so indicators and the backtest engine read them as
-//! slices; polars frames are built from them for files and tables (see `data::frame`).
+//! slices; polars frames are built from them only at the edges: files (`data::files`) and tables
+//! (`frame`).
 
 use crate::error::{DslError, Result};
 use crate::interval::Interval;

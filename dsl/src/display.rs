@@ -5,6 +5,8 @@
 //! [`Output`]s into Jupyter messages; `stratbook run` copies them into notebook outputs.
 
 use serde_json::{Map, Value};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A MIME bundle: `{mime: data}` plus per-MIME metadata.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,6 +54,129 @@ pub enum Output {
     },
     /// `clear_output()`.
     Clear { wait: bool },
+}
+
+/// A value that knows how to show itself: the display contract every core type (series, bars,
+/// frames, results) implements, and the script layer calls to show a cell's value.
+pub trait Render {
+    fn render(&self) -> MimeBundle;
+}
+
+type Sink = Box<dyn FnMut(Output) + Send>;
+
+/// Where a running cell's outputs go. Outside a cell (or with no sink) outputs are dropped.
+#[derive(Default)]
+pub struct Emitter {
+    sink: Mutex<Option<Sink>>,
+    next_id: AtomicU64,
+}
+
+impl Emitter {
+    pub fn set_sink(&self, sink: Option<Sink>) {
+        *self.sink.lock().unwrap_or_else(|e| e.into_inner()) = sink;
+    }
+
+    pub fn emit(&self, out: Output) {
+        if let Some(sink) = self.sink.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            sink(out);
+        }
+    }
+
+    pub fn stdout(&self, text: impl Into<String>) {
+        self.emit(Output::Stream {
+            stderr: false,
+            text: text.into(),
+        });
+    }
+
+    pub fn stderr(&self, text: impl Into<String>) {
+        self.emit(Output::Stream {
+            stderr: true,
+            text: text.into(),
+        });
+    }
+
+    pub fn display(&self, bundle: MimeBundle, display_id: Option<String>) {
+        self.emit(Output::Display { bundle, display_id });
+    }
+
+    pub fn update(&self, bundle: MimeBundle, display_id: &str) {
+        self.emit(Output::UpdateDisplay {
+            bundle,
+            display_id: display_id.into(),
+        });
+    }
+
+    /// A fresh display id, e.g. for a progress display.
+    pub fn new_display_id(&self, prefix: &str) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{prefix}-{}-{n}", std::process::id())
+    }
+}
+
+/// Progress of long work (fetches, sweeps): shown as an updating display in a notebook.
+pub struct Progress<'a> {
+    emitter: &'a Emitter,
+    id: String,
+    label: String,
+    total: u64,
+    last_pct: i64,
+}
+
+impl<'a> Progress<'a> {
+    pub fn new(emitter: &'a Emitter, label: &str, total: u64) -> Self {
+        let id = emitter.new_display_id("progress");
+        let p = Progress {
+            emitter,
+            id,
+            label: label.into(),
+            total,
+            last_pct: -1,
+        };
+        p.emitter.display(p.bundle(0, ""), Some(p.id.clone()));
+        p
+    }
+
+    /// Reports `done` of `total`; updates at most once per percent.
+    pub fn set(&mut self, done: u64, note: &str) {
+        let pct = (done * 100)
+            .checked_div(self.total)
+            .map_or(100, |p| p as i64);
+        if pct != self.last_pct {
+            self.last_pct = pct;
+            self.emitter.update(self.bundle(done, note), &self.id);
+        }
+    }
+
+    pub fn finish(&mut self, note: &str) {
+        self.last_pct = -1;
+        let total = self.total;
+        self.set(total, note);
+    }
+
+    fn bundle(&self, done: u64, note: &str) -> MimeBundle {
+        let pct = if self.total == 0 {
+            100.0
+        } else {
+            done as f64 * 100.0 / self.total as f64
+        };
+        let width = 30usize;
+        let filled = ((pct / 100.0) * width as f64).round() as usize;
+        let bar = format!(
+            "{}{}",
+            "█".repeat(filled.min(width)),
+            "░".repeat(width - filled.min(width))
+        );
+        let text = format!("{} [{bar}] {done}/{} {note}", self.label, self.total);
+        let html = format!(
+            "<div style=\"font-family:monospace\">{} <progress value=\"{done}\" max=\"{}\" style=\"width:240px\"></progress> {done}/{} {}</div>",
+            html_escape(&self.label),
+            self.total.max(1),
+            self.total,
+            html_escape(note)
+        );
+        MimeBundle::text(text).with("text/html", html)
+    }
 }
 
 /// Escapes text for HTML.

@@ -370,7 +370,7 @@ impl Frame {
     }
 }
 
-impl crate::script::render::Render for Frame {
+impl crate::display::Render for Frame {
     fn render(&self) -> MimeBundle {
         MimeBundle::text(self.to_text()).with("text/html", self.to_html())
     }

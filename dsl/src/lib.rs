@@ -7,14 +7,15 @@
 
 pub mod backtest;
 pub mod bars;
+pub mod cancel;
 pub mod data;
 pub mod display;
 pub mod error;
 pub mod frame;
 pub mod indicators;
 pub mod interval;
+pub mod order;
 pub mod plot;
-pub mod runtime;
 pub mod script;
 pub mod series;
 pub mod store;

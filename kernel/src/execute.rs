@@ -2,8 +2,8 @@
 //! kernel's socket tasks and `stratbook run` talk to it through channels and never evaluate code
 //! themselves; interrupts go through the session's [`Cancel`] handle from any thread.
 
+use dsl::cancel::Cancel;
 use dsl::display::{MimeBundle, Output};
-use dsl::runtime::Cancel;
 use dsl::script::errors::CellError;
 use dsl::script::{Completeness, Completion, ExecResult, Session};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -92,6 +92,18 @@ impl Executor {
 
     /// Runs a cell and collects everything it produced (for callers without an event loop).
     pub fn execute_blocking(&self, code: &str) -> (Vec<Output>, Result<ExecResult, CellError>) {
+        let mut outputs = Vec::new();
+        let result = self.execute_with(code, &mut |o| outputs.push(o));
+        (outputs, result)
+    }
+
+    /// Runs a cell, handing each output to `on_output` as it is produced (a script's prints
+    /// appear while it runs).
+    pub fn execute_with(
+        &self,
+        code: &str,
+        on_output: &mut dyn FnMut(Output),
+    ) -> Result<ExecResult, CellError> {
         let (tx, mut rx) = tmpsc::unbounded_channel();
         let job = ExecJob {
             code: code.to_string(),
@@ -99,17 +111,16 @@ impl Executor {
             user_expressions: vec![],
             events: tx,
         };
-        let mut outputs = Vec::new();
         if !self.submit(Job::Execute(job)) {
-            return (outputs, Err(executor_gone()));
+            return Err(executor_gone());
         }
         while let Some(ev) = rx.blocking_recv() {
             match ev {
-                ExecEvent::Output(o) => outputs.push(o),
-                ExecEvent::Done { result, .. } => return (outputs, result),
+                ExecEvent::Output(o) => on_output(o),
+                ExecEvent::Done { result, .. } => return result,
             }
         }
-        (outputs, Err(executor_gone()))
+        Err(executor_gone())
     }
 }
 

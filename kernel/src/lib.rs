@@ -39,10 +39,11 @@ enum Command {
         #[arg(long = "connection-file", short = 'f', value_name = "FILE")]
         connection_file: PathBuf,
     },
-    /// Execute a notebook headlessly (no Python needed) and save it with its outputs.
+    /// Execute a notebook headlessly (no Python needed) and save it with its outputs, or run a
+    /// `.rhai` script and print its outputs as text.
     ///
-    /// The result is written in place unless -o is given (-o - writes to stdout). Progress goes
-    /// to stderr. Exits 1 naming the failing cell unless --allow-errors.
+    /// A notebook is written in place unless -o is given (-o - writes to stdout). Progress goes
+    /// to stderr. Exits 1 naming the failing cell (or the script's line) unless --allow-errors.
     Run(RunArgs),
     /// Run the quickstart notebook on the embedded demo feed (no API key, no network), print its
     /// results as text and save the executed notebook, charts included.
@@ -84,7 +85,7 @@ impl TargetArgs {
 
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// The notebook to execute.
+    /// The notebook to execute, or a `.rhai` script (its outputs are printed as text).
     notebook: PathBuf,
     /// Where to write the executed notebook (default: overwrite NOTEBOOK; `-` for stdout).
     #[arg(short, long, value_name = "OUT")]
@@ -193,6 +194,17 @@ fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(s) => anyhow::bail!("--timeout {s} is not a positive number of seconds"),
         None => None,
     };
+    if args.notebook.extension().is_some_and(|e| e == "rhai") {
+        if args.output.is_some() || args.allow_errors {
+            anyhow::bail!("-o and --allow-errors apply to notebooks; a script prints its outputs");
+        }
+        let ok = run::script::run(&args.notebook, &params, timeout)?;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let opts = run::RunOptions {
         input: args.notebook.clone(),
         output: args.output,

@@ -1,10 +1,10 @@
 //! The AVE client against the mock server: quirks, every fault path, and the cache after each.
 
+use dsl::cancel::Cancel;
 use dsl::data::cache::Cache;
 use dsl::data::config::Config;
 use dsl::data::{DataService, Hooks, Kind, KlineQuery};
 use dsl::interval::Interval;
-use dsl::runtime::Cancel;
 use std::time::{Duration, Instant};
 use stratbook_tests::{Fault, MockAve, mock_config};
 

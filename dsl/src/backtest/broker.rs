@@ -7,8 +7,9 @@
 //! at the fill price.
 
 use super::config::BacktestConfig;
-use super::order::{BarPrices, ExitReason, Exits, Protect, Side, Size};
+use super::fills::{BarPrices, Protect};
 use super::sink::{Fill, Trade};
+use crate::order::{ExitReason, Exits, Side, Size};
 
 /// One token's net position.
 #[derive(Clone, Debug, Default, PartialEq)]

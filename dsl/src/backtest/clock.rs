@@ -7,8 +7,8 @@ use super::engine::{Engine, Present};
 use super::result::BacktestResult;
 use super::sink::{Recorder, Sink};
 use crate::bars::Bars;
+use crate::cancel::Cancel;
 use crate::error::{DslError, Result};
-use crate::runtime::Cancel;
 use crate::strategy::{BarLogic, StrategyOptions};
 
 /// Steps between interrupt checks.
@@ -142,10 +142,10 @@ pub fn union_times(bars: &[&Bars]) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backtest::order::{ExitReason, Exits, OrderKind, Side, Size};
     use crate::backtest::sink::Action as Act;
     use crate::bars::{Candle, Source};
     use crate::interval::Interval;
+    use crate::order::{ExitReason, Exits, OrderKind, Side, Size};
     use crate::series::Series;
     use crate::strategy::{Ctx, Signals};
 
@@ -238,8 +238,8 @@ mod tests {
         assert!(close_enough(r.stats.final_equity, 1300.0));
         // Equity at bar 2 close: 100 units × 11.5.
         assert!(close_enough(r.equity[2], 1150.0));
-        assert_eq!(r.stats.buy_signals, 1.0);
-        assert_eq!(r.stats.sell_signals, 1.0);
+        assert_eq!(r.stats.buy_signals, 1);
+        assert_eq!(r.stats.sell_signals, 1);
     }
 
     #[test]

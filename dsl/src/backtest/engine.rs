@@ -1,6 +1,6 @@
 //! The engine: one step per timestamp. A clock decides which tokens have a bar at that time (the
-//! backtest clock walks the union of the bars' timestamps; a simulation's clock feeds bars as they
-//! arrive) and [`Engine::step`] does the same thing in both cases:
+//! backtest clock walks the union of the bars' timestamps; a live clock, for the simulations still
+//! to come, would feed bars as they arrive) and [`Engine::step`] is the same for any clock:
 //!
 //! 1. for each token with a bar: fill its resting orders (placed at an earlier close) against the
 //!    bar, then check the position's stop-loss / take-profit / trailing stop inside the bar, then
@@ -15,10 +15,11 @@
 
 use super::broker::Account;
 use super::config::BacktestConfig;
-use super::order::{BarPrices, ExitReason, Order, OrderKind, Side, Size, check_exits, fill_price};
+use super::fills::{BarPrices, check_exits, fill_price};
 use super::sink::{Action, Signal, Sink};
 use crate::bars::Bars;
 use crate::error::Result;
+use crate::order::{ExitReason, Order, OrderKind, Side, Size};
 use crate::strategy::{BarLogic, Ctx, StrategyOptions};
 
 /// State that carries from one step to the next.

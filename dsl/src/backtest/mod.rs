@@ -1,10 +1,11 @@
-//! The backtest engine: orders and fill rules ([`order`]), the account ([`broker`]), the per-step
-//! engine shared by backtests and simulations ([`engine`]), the backtest clock ([`clock`]), the
-//! event sink ([`sink`]), results and metrics, and parameter sweeps ([`optimize`]).
+//! The backtest engine: the fill rules ([`fills`]; the order vocabulary they apply is
+//! [`crate::order`]), the account ([`broker`]), the per-step engine, independent of the clock that
+//! drives it ([`engine`]), the backtest clock ([`clock`]), the event sink ([`sink`]), results and
+//! metrics, and parameter sweeps ([`optimize`]).
 //!
 //! The rules, in one place (the `backtest()` doc repeats them for users):
 //! - a strategy decides at a bar's close; market orders fill at the **next bar's open**;
-//! - limit / stop / stop-limit orders rest until filled (good till cancelled), see [`order`];
+//! - limit / stop / stop-limit orders rest until filled (good till cancelled), see [`fills`];
 //! - stop-loss, take-profit and trailing stop are checked inside each bar against its high and
 //!   low, from the entry bar on when the entry filled at the open (from the next bar when it
 //!   filled inside a bar); a gap beyond a level fills at the open; **a bar touching both the stop
@@ -21,9 +22,9 @@ pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod fills;
 pub mod metrics;
 pub mod optimize;
-pub mod order;
 pub mod recycle;
 pub mod result;
 pub mod sink;

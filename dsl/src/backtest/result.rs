@@ -122,7 +122,7 @@ impl BacktestResult {
         );
         let line = |k: &str, v: f64| format!("  {k:<28}{}\n", fmt_num(v));
         for (k, v) in s.pairs() {
-            out.push_str(&line(k, v));
+            out.push_str(&line(k, v.as_f64()));
         }
         if let Some(t) = self.open_trades.first() {
             out.push_str(&format!(

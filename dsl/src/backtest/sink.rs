@@ -1,9 +1,9 @@
 //! What the engine reports: fills, closed trades, signals and one equity point per step, sent to a
 //! [`Sink`]. The engine imports no consumer; [`Recorder`] keeps everything for results and metrics,
-//! a live simulation can stream the same events to a display or the store, and a sweep keeps only
+//! a future live simulation could stream the same events to a display or the store, and a sweep keeps only
 //! what its statistics need in a [`Tally`] reused from one combination to the next.
 
-use super::order::{ExitReason, Side};
+use crate::order::{ExitReason, Side};
 
 /// One execution.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,8 +8,8 @@
 
 use super::config::{ApiKey, ClientOptions, Config};
 use super::wire;
+use crate::cancel::Cancel;
 use crate::error::{DslError, Result};
-use crate::runtime::Cancel;
 use serde_json::Value;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

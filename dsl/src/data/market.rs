@@ -9,9 +9,9 @@ use super::demo::{DEMO_END, Synth};
 use super::ids::{DataId, parse_ave};
 use super::service::DataService;
 use super::wire::{field_num, field_str, int};
+use crate::cancel::Cancel;
 use crate::error::{DslError, Result};
 use crate::interval::Interval;
-use crate::runtime::Cancel;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 

@@ -3,8 +3,8 @@
 //! numbers for readers without HTML.
 
 use crate::bars::Bars;
+use crate::display::Render;
 use crate::display::{MimeBundle, fmt_num, html_escape};
-use crate::script::render::Render;
 use crate::time::format_time;
 
 const EDGE: usize = 5;

@@ -14,9 +14,9 @@ use super::ids::{DataId, Kind, parse_ave};
 use super::resample::{bucket_end, bucket_start};
 use super::{demo, wire};
 use crate::bars::{Bars, Candle, Source};
+use crate::cancel::Cancel;
 use crate::error::{DslError, Result};
 use crate::interval::Interval;
-use crate::runtime::Cancel;
 use crate::time::format_time;
 use std::sync::{Arc, Mutex};
 

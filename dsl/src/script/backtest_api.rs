@@ -13,12 +13,12 @@ pub use options::StrategyValue;
 pub use result::ResultValue;
 
 use super::api::{Api, IntoRhai, RhaiResult, rt_err};
-use super::render::Render;
 use crate::backtest::{self, BacktestResult};
 use crate::bars::Bars;
 use crate::display::MimeBundle;
+use crate::display::Render;
 use crate::frame::{Column, Frame};
-use crate::runtime::Runtime;
+use crate::script::runtime::Runtime;
 use crate::store::{self, Store};
 use crate::strategy::{BarLogic, Signals, StrategyOptions};
 use ctx::ScriptLogic;
@@ -121,13 +121,13 @@ impl Render for StrategyValue {
             _ => "empty".into(),
         };
         let size = match self.opts.size {
-            crate::backtest::order::Size::Pct(p) => format!("{p} % of equity"),
-            crate::backtest::order::Size::Qty(q) => format!("{q} units"),
-            crate::backtest::order::Size::Cash(c) => format!("{c} cash"),
-            crate::backtest::order::Size::Risk { risk_pct, .. } => {
+            crate::order::Size::Pct(p) => format!("{p} % of equity"),
+            crate::order::Size::Qty(q) => format!("{q} units"),
+            crate::order::Size::Cash(c) => format!("{c} cash"),
+            crate::order::Size::Risk { risk_pct, .. } => {
                 format!("risk {risk_pct} % of equity")
             }
-            crate::backtest::order::Size::OfPosition(f) => {
+            crate::order::Size::OfPosition(f) => {
                 format!("{} % of the position", f * 100.0)
             }
         };
@@ -426,7 +426,7 @@ fn backtests_frame(rt: &Runtime, limit: usize) -> RhaiResult<Frame> {
         ),
         (
             "n_trades".into(),
-            Column::F64(rows.iter().map(|r| r.n_trades).collect()),
+            Column::I64(rows.iter().map(|r| r.n_trades as i64).collect()),
         ),
         (
             "data_hash".into(),
@@ -563,7 +563,7 @@ mod tests {
             &mut s,
             "let r = backtest(bars, \"on_bar\", #{ save: false }); r.stats.open_trades",
         );
-        assert_eq!(n, "1.0");
+        assert_eq!(n, "1");
     }
 
     #[test]
@@ -628,7 +628,7 @@ mod tests {
             exit: crossunder(sma(bars.close, p.fast), sma(bars.close, 40)) }),
             #{ fast: [5, 10] }, #{ walk_forward: #{ train: 800, test: 400 } }); w.oos.n_bars"#,
         );
-        assert_eq!(wf, "1200.0");
+        assert_eq!(wf, "1200");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use super::api::{Api, IntoRhai, RhaiResult, rt_err};
 use super::backtest_api::StrategyValue;
-use crate::backtest::order::Size;
-use crate::runtime::Runtime;
+use crate::order::Size;
+use crate::script::runtime::Runtime;
 use crate::strategy::StrategyOptions;
 use crate::strategy::ave_config::BotConfig;
 use rhai::{Dynamic, Map};

@@ -1,9 +1,10 @@
 //! `display`, `update_display`, `clear_output`, `html`, `markdown`, `svg`.
 
 use super::api::{Api, RhaiResult, opt_str, rt_err};
-use super::render::{Render, render};
+use super::render::render;
+use crate::display::Render;
 use crate::display::{MimeBundle, Output};
-use crate::runtime::Runtime;
+use crate::script::runtime::Runtime;
 use rhai::{Dynamic, Map};
 use std::sync::Arc;
 

@@ -43,13 +43,12 @@ pub fn from_parse(e: &ParseError, cx: &Context) -> CellError {
     let mut pos = e.position();
     let ty = e.err_type();
     // A missing `;` is reported at the next token: point at the end of the previous line instead.
-    if matches!(ty, ParseErrorType::MissingToken(t, _) if t == ";") {
-        if let Some(line) = pos.line() {
-            if line > 1 {
-                let prev = cx.code.lines().nth(line - 2).unwrap_or("");
-                pos = Position::new(line as u16 - 1, prev.chars().count() as u16 + 1);
-            }
-        }
+    if matches!(ty, ParseErrorType::MissingToken(t, _) if t == ";")
+        && let Some(line) = pos.line()
+        && line > 1
+    {
+        let prev = cx.code.lines().nth(line - 2).unwrap_or("");
+        pos = Position::new(line as u16 - 1, prev.chars().count() as u16 + 1);
     }
     let hint = match ty {
         ParseErrorType::MissingToken(t, _) if t == ";" => {
@@ -124,7 +123,7 @@ fn classify(e: &EvalAltResult, cx: &Context) -> (String, String, Option<String>)
         ),
         E::ErrorFunctionNotFound(sig, _) => {
             let name = sig
-                .split(|c: char| c == ' ' || c == '(')
+                .split([' ', '('])
                 .next()
                 .unwrap_or(sig)
                 .trim()

@@ -2,7 +2,7 @@
 
 use super::api::{Api, IntoRhai, RhaiResult, rt_err};
 use crate::frame::{Column, Frame};
-use crate::runtime::Runtime;
+use crate::script::runtime::Runtime;
 use rhai::{Array, Dynamic, INT, Map};
 use std::sync::Arc;
 

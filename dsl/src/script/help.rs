@@ -2,7 +2,7 @@
 //! docs that back completion and inspect.
 
 use super::docs::Docs;
-use crate::runtime::Runtime;
+use crate::script::runtime::Runtime;
 use rhai::Engine;
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@ use super::api::{Api, IntoRhai, RhaiResult, rt_err};
 use crate::bars::Bars;
 use crate::error::Result;
 use crate::indicators::{self as ind, Anchor, Bands, patterns};
-use crate::runtime::Runtime;
+use crate::script::runtime::Runtime;
 use crate::series::Series;
 use rhai::{Dynamic, FLOAT, INT, Map};
 use std::sync::Arc;

@@ -16,14 +16,15 @@ pub mod horizon;
 pub mod indicators_api;
 pub mod plot_api;
 pub mod render;
+pub mod runtime;
 pub mod series_api;
 pub mod session;
 pub mod stdlib;
 
 pub use session::{Completeness, Completion, ExecResult, Session};
 
-use crate::runtime::Runtime;
 use api::Api;
+use runtime::Runtime;
 use std::sync::Arc;
 
 /// Registers every family of built-ins. Each family lives beside the core module it exposes.

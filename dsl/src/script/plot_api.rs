@@ -8,10 +8,10 @@ use super::api::{Api, RhaiResult, check_keys, opt_i64, opt_str, rt_err};
 use super::backtest_api::ResultValue;
 use super::display_api::Rich;
 use crate::backtest::BacktestResult;
-use crate::backtest::order::{ExitReason, Side};
 use crate::bars::Bars;
+use crate::order::{ExitReason, Side};
 use crate::plot::{self, ChartOpts, Line, MarkerKind, Ohlc, Signal, TradeMarker};
-use crate::runtime::Runtime;
+use crate::script::runtime::Runtime;
 use crate::series::Series;
 use rhai::{Array, Dynamic, Map};
 use std::sync::Arc;
@@ -359,7 +359,7 @@ pub fn result_tear_sheet(r: &BacktestResult) -> crate::error::Result<plot::TearS
         .stats
         .pairs()
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
+        .map(|(k, v)| (k.to_string(), v.as_f64()))
         .collect();
     Ok(plot::tear_sheet(&result_title(r), &stats, chart))
 }

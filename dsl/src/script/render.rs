@@ -1,13 +1,9 @@
 //! Rendering script values as MIME bundles (`text/plain` always, richer types where they help).
 
+use crate::display::Render;
 use crate::display::{MimeBundle, fmt_num, html_escape};
 use crate::series::Series;
 use rhai::Dynamic;
-
-/// A value that knows how to show itself.
-pub trait Render {
-    fn render(&self) -> MimeBundle;
-}
 
 /// Renders any script value.
 pub fn render(v: &Dynamic) -> MimeBundle {
@@ -58,27 +54,25 @@ fn try_render_custom(v: &Dynamic) -> Option<MimeBundle> {
 /// Renders a value as one or more outputs, in order. A backtest result is a tear sheet: the stats
 /// table, then the equity / drawdown chart (see `plot::tear_sheet` for why two outputs).
 pub fn render_all(v: &Dynamic) -> Vec<MimeBundle> {
-    if let Some(r) = v.read_lock::<super::backtest_api::ResultValue>() {
-        if let Ok(sheet) = super::plot_api::result_tear_sheet(&r.result) {
-            let mut out = sheet.bundles();
-            // The stats output carries the result's own text too (trades, open position).
-            let own = Render::render(&*r);
-            if let (Some(first), Some(text)) = (out.first_mut(), own.plain()) {
-                first
-                    .data
-                    .insert("text/plain".into(), text.to_string().into());
-            }
-            return out;
+    if let Some(r) = v.read_lock::<super::backtest_api::ResultValue>()
+        && let Ok(sheet) = super::plot_api::result_tear_sheet(&r.result)
+    {
+        let mut out = sheet.bundles();
+        // The stats output carries the result's own text too (trades, open position).
+        let own = Render::render(&*r);
+        if let (Some(first), Some(text)) = (out.first_mut(), own.plain()) {
+            first
+                .data
+                .insert("text/plain".into(), text.to_string().into());
         }
+        return out;
     }
-    if let Some(f) = v.read_lock::<crate::frame::Frame>() {
-        if let Some((x, y, m)) = &f.heatmap {
-            if let Ok(chart) =
-                super::frame_api::heatmap(&f, x, y, m, &crate::plot::ChartOpts::default())
-            {
-                return vec![Render::render(&*f), chart.bundle()];
-            }
-        }
+    if let Some(f) = v.read_lock::<crate::frame::Frame>()
+        && let Some((x, y, m)) = &f.heatmap
+        && let Ok(chart) =
+            super::frame_api::heatmap(&f, x, y, m, &crate::plot::ChartOpts::default())
+    {
+        return vec![Render::render(&*f), chart.bundle()];
     }
     vec![render(v)]
 }

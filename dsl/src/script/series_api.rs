@@ -2,8 +2,8 @@
 
 use super::api::{Api, RhaiResult, rt_err};
 use super::horizon::{current_bar, visible};
-use super::render::Render;
-use crate::runtime::Runtime;
+use crate::display::Render;
+use crate::script::runtime::Runtime;
 use crate::series::{Series, truthy};
 use rhai::{Array, Dynamic, FLOAT, INT};
 use std::borrow::Cow;

@@ -8,7 +8,7 @@ use super::errors::{self, CellError, SourceLookup};
 use super::{complete, register_all, render};
 use crate::data::config::Config;
 use crate::display::{MimeBundle, Output};
-use crate::runtime::Runtime;
+use crate::script::runtime::Runtime;
 use rhai::{AST, Dynamic, Engine, LexError, ParseErrorType, Position, Scope};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -114,7 +114,7 @@ impl Session {
     }
 
     /// Stops the running cell (safe to call from any thread).
-    pub fn interrupt_handle(&self) -> crate::runtime::Cancel {
+    pub fn interrupt_handle(&self) -> crate::cancel::Cancel {
         self.runtime.cancel.clone()
     }
 

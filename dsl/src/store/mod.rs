@@ -4,6 +4,7 @@
 //! A consumer of results: the engine never imports it.
 
 use crate::backtest::BacktestResult;
+use crate::backtest::metrics::StatValue;
 use crate::bars::Bars;
 use crate::error::{DslError, Result};
 use rusqlite::{Connection, params};
@@ -43,7 +44,7 @@ pub struct RunRow {
     pub total_return_pct: f64,
     pub sharpe: f64,
     pub max_drawdown_pct: f64,
-    pub n_trades: f64,
+    pub n_trades: u64,
 }
 
 pub struct Store {
@@ -128,7 +129,8 @@ impl Store {
                     total_return_pct: num("total_return_pct"),
                     sharpe: num("sharpe"),
                     max_drawdown_pct: num("max_drawdown_pct"),
-                    n_trades: num("n_trades"),
+                    // Runs stored before counts were integers hold them as floats.
+                    n_trades: stats["n_trades"].as_f64().map_or(0, |n| n as u64),
                 })
             })
             .map_err(db_err)?;
@@ -174,7 +176,13 @@ pub fn result_json(r: &BacktestResult) -> Value {
         .stats
         .pairs()
         .into_iter()
-        .map(|(k, v)| (k.to_string(), json!(finite(v))))
+        .map(|(k, v)| {
+            let v = match v {
+                StatValue::Count(n) => json!(n),
+                StatValue::Number(x) => json!(finite(x)),
+            };
+            (k.to_string(), v)
+        })
         .collect();
     let trade = |t: &crate::backtest::sink::Trade| {
         json!({

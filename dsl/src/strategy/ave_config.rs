@@ -27,9 +27,9 @@
 //! - `token` and `chain` name what the bot trades; a backtest trades the bars it is given.
 
 use super::{BarLogic, Ctx};
-use crate::backtest::order::{Exits, OrderKind, Side, Size};
 use crate::bars::Bars;
 use crate::error::{DslError, Result};
+use crate::order::{Exits, OrderKind, Side, Size};
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq)]

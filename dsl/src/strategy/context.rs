@@ -2,8 +2,8 @@
 //! later one), the account, and order methods. Orders placed here are queued and fill from the
 //! next bar on.
 
-use crate::backtest::order::{Exits, Order, OrderKind, Side, Size};
 use crate::bars::Bars;
+use crate::order::{Exits, Order, OrderKind, Side, Size};
 
 /// OHLCV field selector for [`Ctx::price`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,8 +10,8 @@ pub mod signals;
 pub use context::Ctx;
 pub use signals::Signals;
 
-use crate::backtest::order::{Exits, Size};
 use crate::error::Result;
+use crate::order::{Exits, Size};
 
 /// Decides at the close of each bar. Called once per token with a bar at that time.
 pub trait BarLogic {

@@ -93,7 +93,7 @@ impl BarLogic for Signals {
             let distance = d.get(i).copied().unwrap_or(f64::NAN);
             // No volatility estimate yet (warm-up): no entry.
             can_enter = distance.is_finite() && distance > 0.0;
-            ctx.default_size = crate::backtest::order::Size::Risk {
+            ctx.default_size = crate::order::Size::Risk {
                 risk_pct: *risk_pct,
                 distance,
             };

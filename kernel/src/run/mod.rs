@@ -1,9 +1,10 @@
-//! `stratbook run`: executes a notebook in-process, without Python or sockets, on the same
+//! `stratbook run`: executes a notebook (or, in [`script`], a `.rhai` script) in-process, without Python or sockets, on the same
 //! executor thread and with the same output shapes as the kernel under nbclient (stream,
 //! display_data with update_display_data applied in place, execute_result, error).
 
 pub mod notebook;
 pub mod params;
+pub mod script;
 
 use crate::execute::Executor;
 use crate::{info, outputs};
@@ -163,8 +164,20 @@ fn execute_with_timeout(
     code: &str,
     timeout: Option<Duration>,
 ) -> (Vec<Output>, Result<dsl::script::ExecResult, CellError>) {
+    let mut outputs = Vec::new();
+    let result = execute_streaming(executor, code, timeout, &mut |o| outputs.push(o));
+    (outputs, result)
+}
+
+/// [`execute_with_timeout`], handing each output to `on_output` as the cell produces it.
+pub(crate) fn execute_streaming(
+    executor: &Executor,
+    code: &str,
+    timeout: Option<Duration>,
+    on_output: &mut dyn FnMut(Output),
+) -> Result<dsl::script::ExecResult, CellError> {
     let Some(limit) = timeout else {
-        return executor.execute_blocking(code);
+        return executor.execute_with(code, on_output);
     };
     let (done, wait) = channel::<()>();
     let timed_out = Arc::new(AtomicBool::new(false));
@@ -180,7 +193,7 @@ fn execute_with_timeout(
             }
         }
     });
-    let (outs, mut result) = executor.execute_blocking(code);
+    let mut result = executor.execute_with(code, on_output);
     drop(done);
     let _ = watchdog.join();
     if timed_out.load(Ordering::SeqCst)
@@ -196,7 +209,7 @@ fn execute_with_timeout(
         e.evalue = evalue;
         e.traceback = tb;
     }
-    (outs, result)
+    result
 }
 
 /// One cell's outputs as nbclient builds them: streams merged when adjacent, `clear_output`
@@ -426,9 +439,9 @@ mod tests {
     }
 }
 
-/// Progress displays (`dsl::runtime::Progress`, ids `progress-…`) also draw a progress bar on a
+/// Progress displays (`dsl::display::Progress`, ids `progress-…`) also draw a progress bar on a
 /// terminal's stderr, redrawn in place; the notebook keeps the final state.
-fn cli_progress(o: &Output) {
+pub(crate) fn cli_progress(o: &Output) {
     use std::io::{IsTerminal, Write};
     let (id, bundle) = match o {
         Output::Display {

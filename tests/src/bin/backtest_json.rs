@@ -8,9 +8,9 @@
 
 use anyhow::{Context, Result, bail};
 use dsl::Interval;
-use dsl::backtest::order::{Exits, Size};
 use dsl::backtest::{BacktestConfig, run};
 use dsl::bars::{Bars, Candle, Source};
+use dsl::order::{Exits, Size};
 use dsl::series::Series;
 use dsl::strategy::{Signals, StrategyOptions};
 use serde_json::{Value, json};
@@ -111,7 +111,7 @@ fn main() -> Result<()> {
         .stats
         .pairs()
         .into_iter()
-        .map(|(k, v)| (k.to_string(), num(v)))
+        .map(|(k, v)| (k.to_string(), num(v.as_f64())))
         .collect();
     let out = json!({ "trades": trades, "stats": stats, "equity": r.equity,
                       "open_trades": r.open_trades.len(),

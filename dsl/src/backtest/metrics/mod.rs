@@ -8,7 +8,24 @@ pub mod trades;
 use crate::backtest::recycle::F64;
 use crate::backtest::sink::{Action, Recorder, Trade};
 
-/// Every statistic of a run. Percent values end in `_pct`.
+/// One statistic's value: a count (trades, bars, signals) is a whole number wherever a script or
+/// the store sees it; everything else is a float.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StatValue {
+    Count(u64),
+    Number(f64),
+}
+
+impl StatValue {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            StatValue::Count(n) => n as f64,
+            StatValue::Number(x) => x,
+        }
+    }
+}
+
+/// Every statistic of a run. Percent values end in `_pct`; counts are `u64`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
     pub start_cash: f64,
@@ -20,7 +37,7 @@ pub struct Stats {
     pub sortino: f64,
     pub calmar: f64,
     pub max_drawdown_pct: f64,
-    pub max_drawdown_duration_bars: f64,
+    pub max_drawdown_duration_bars: u64,
     pub max_drawdown_duration_days: f64,
     pub win_rate_pct: f64,
     pub profit_factor: f64,
@@ -31,67 +48,75 @@ pub struct Stats {
     pub sqn: f64,
     pub avg_bars_held: f64,
     pub exposure_pct: f64,
-    pub n_trades: f64,
-    pub n_bars: f64,
-    pub buy_signals: f64,
-    pub sell_signals: f64,
+    pub n_trades: u64,
+    pub n_bars: u64,
+    pub buy_signals: u64,
+    pub sell_signals: u64,
     pub buy_hold_return_pct: f64,
     pub alpha: f64,
     pub beta: f64,
     pub fees_paid: f64,
-    pub open_trades: f64,
+    pub open_trades: u64,
     pub open_trade_pnl: f64,
 }
 
 impl Stats {
-    /// Name/value pairs in display order (the `.stats` map and the stored JSON).
-    pub fn pairs(&self) -> Vec<(&'static str, f64)> {
+    /// Name/value pairs in display order (the `.stats` map, the stored JSON, the tear sheet).
+    pub fn pairs(&self) -> Vec<(&'static str, StatValue)> {
         vec![
-            ("start_cash", self.start_cash),
-            ("final_equity", self.final_equity),
-            ("total_return_pct", self.total_return_pct),
-            ("buy_hold_return_pct", self.buy_hold_return_pct),
-            ("cagr_pct", self.cagr_pct),
-            ("volatility_pct", self.volatility_pct),
-            ("sharpe", self.sharpe),
-            ("sortino", self.sortino),
-            ("calmar", self.calmar),
-            ("max_drawdown_pct", self.max_drawdown_pct),
+            ("start_cash", StatValue::Number(self.start_cash)),
+            ("final_equity", StatValue::Number(self.final_equity)),
+            ("total_return_pct", StatValue::Number(self.total_return_pct)),
+            (
+                "buy_hold_return_pct",
+                StatValue::Number(self.buy_hold_return_pct),
+            ),
+            ("cagr_pct", StatValue::Number(self.cagr_pct)),
+            ("volatility_pct", StatValue::Number(self.volatility_pct)),
+            ("sharpe", StatValue::Number(self.sharpe)),
+            ("sortino", StatValue::Number(self.sortino)),
+            ("calmar", StatValue::Number(self.calmar)),
+            ("max_drawdown_pct", StatValue::Number(self.max_drawdown_pct)),
             (
                 "max_drawdown_duration_bars",
-                self.max_drawdown_duration_bars,
+                StatValue::Count(self.max_drawdown_duration_bars),
             ),
             (
                 "max_drawdown_duration_days",
-                self.max_drawdown_duration_days,
+                StatValue::Number(self.max_drawdown_duration_days),
             ),
-            ("alpha", self.alpha),
-            ("beta", self.beta),
-            ("n_trades", self.n_trades),
-            ("win_rate_pct", self.win_rate_pct),
-            ("profit_factor", self.profit_factor),
-            ("expectancy_pct", self.expectancy_pct),
-            ("avg_trade_pct", self.avg_trade_pct),
-            ("best_trade_pct", self.best_trade_pct),
-            ("worst_trade_pct", self.worst_trade_pct),
-            ("sqn", self.sqn),
-            ("avg_bars_held", self.avg_bars_held),
-            ("exposure_pct", self.exposure_pct),
-            ("buy_signals", self.buy_signals),
-            ("sell_signals", self.sell_signals),
-            ("fees_paid", self.fees_paid),
-            ("open_trades", self.open_trades),
-            ("open_trade_pnl", self.open_trade_pnl),
-            ("n_bars", self.n_bars),
+            ("alpha", StatValue::Number(self.alpha)),
+            ("beta", StatValue::Number(self.beta)),
+            ("n_trades", StatValue::Count(self.n_trades)),
+            ("win_rate_pct", StatValue::Number(self.win_rate_pct)),
+            ("profit_factor", StatValue::Number(self.profit_factor)),
+            ("expectancy_pct", StatValue::Number(self.expectancy_pct)),
+            ("avg_trade_pct", StatValue::Number(self.avg_trade_pct)),
+            ("best_trade_pct", StatValue::Number(self.best_trade_pct)),
+            ("worst_trade_pct", StatValue::Number(self.worst_trade_pct)),
+            ("sqn", StatValue::Number(self.sqn)),
+            ("avg_bars_held", StatValue::Number(self.avg_bars_held)),
+            ("exposure_pct", StatValue::Number(self.exposure_pct)),
+            ("buy_signals", StatValue::Count(self.buy_signals)),
+            ("sell_signals", StatValue::Count(self.sell_signals)),
+            ("fees_paid", StatValue::Number(self.fees_paid)),
+            ("open_trades", StatValue::Count(self.open_trades)),
+            ("open_trade_pnl", StatValue::Number(self.open_trade_pnl)),
+            ("n_bars", StatValue::Count(self.n_bars)),
         ]
     }
 
-    /// A statistic by name (for `optimize(.., #{ metric })`).
-    pub fn get(&self, name: &str) -> Option<f64> {
+    /// A statistic by name, typed.
+    pub fn value(&self, name: &str) -> Option<StatValue> {
         self.pairs()
             .into_iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v)
+    }
+
+    /// A statistic by name as a number (for ranking: `optimize(.., #{ metric })`).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.value(name).map(StatValue::as_f64)
     }
 
     /// Names accepted by [`Stats::get`].
@@ -376,7 +401,7 @@ pub fn compute(
         sortino,
         calmar: returns::calmar(cagr, mdd / 100.0),
         max_drawdown_pct: mdd,
-        max_drawdown_duration_bars: dur.0 as f64,
+        max_drawdown_duration_bars: dur.0 as u64,
         max_drawdown_duration_days: dur.1 as f64 / 86_400.0,
         win_rate_pct: ts.win_rate_pct,
         profit_factor: ts.profit_factor,
@@ -391,15 +416,15 @@ pub fn compute(
         } else {
             run.exposed_steps as f64 / nf * 100.0
         },
-        n_trades: ts.n_trades as f64,
-        n_bars: nf,
-        buy_signals: run.buy_signals as f64,
-        sell_signals: run.sell_signals as f64,
+        n_trades: ts.n_trades as u64,
+        n_bars: n as u64,
+        buy_signals: run.buy_signals as u64,
+        sell_signals: run.sell_signals as u64,
         buy_hold_return_pct: (bench_last / cash - 1.0) * 100.0,
         alpha,
         beta,
         fees_paid: run.fees_paid,
-        open_trades: run.open.len() as f64,
+        open_trades: run.open.len() as u64,
         open_trade_pnl: run.open.iter().map(|t| t.pnl).sum(),
     }
 }
@@ -407,8 +432,8 @@ pub fn compute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backtest::order::{ExitReason, Side};
     use crate::backtest::sink::{Fill, Signal};
+    use crate::order::{ExitReason, Side};
 
     /// The one-formula-per-pass computation the fused [`compute`] must reproduce bit for bit.
     fn reference(
@@ -431,7 +456,7 @@ mod tests {
         let cagr = returns::cagr(cash, last, n, bpy);
         let (alpha, beta) = returns::alpha_beta(&r, &rb, bpy, rf);
         let ts = trades::trade_stats(&rec.trades);
-        let count = |a: Action| rec.signals.iter().filter(|s| s.action == a).count() as f64;
+        let count = |a: Action| rec.signals.iter().filter(|s| s.action == a).count() as u64;
         let bench_last = benchmark.last().copied().unwrap_or(cash);
         Stats {
             start_cash: cash,
@@ -443,7 +468,7 @@ mod tests {
             sortino: returns::sortino(&r, bpy, rf),
             calmar: returns::calmar(cagr, mdd / 100.0),
             max_drawdown_pct: mdd,
-            max_drawdown_duration_bars: dur_bars as f64,
+            max_drawdown_duration_bars: dur_bars as u64,
             max_drawdown_duration_days: dur_secs as f64 / 86_400.0,
             win_rate_pct: ts.win_rate_pct,
             profit_factor: ts.profit_factor,
@@ -458,15 +483,15 @@ mod tests {
             } else {
                 rec.exposed.iter().filter(|&&x| x).count() as f64 / n as f64 * 100.0
             },
-            n_trades: ts.n_trades as f64,
-            n_bars: n as f64,
+            n_trades: ts.n_trades as u64,
+            n_bars: n as u64,
             buy_signals: count(Action::Buy),
             sell_signals: count(Action::Sell),
             buy_hold_return_pct: (bench_last / cash - 1.0) * 100.0,
             alpha,
             beta,
             fees_paid: rec.fills.iter().map(|f| f.fee).sum(),
-            open_trades: open.len() as f64,
+            open_trades: open.len() as u64,
             open_trade_pnl: open.iter().map(|t| t.pnl).sum(),
         }
     }
@@ -474,7 +499,7 @@ mod tests {
     fn bits(s: &Stats) -> Vec<(&'static str, u64)> {
         s.pairs()
             .into_iter()
-            .map(|(k, v)| (k, v.to_bits()))
+            .map(|(k, v)| (k, v.as_f64().to_bits()))
             .collect()
     }
 

@@ -78,7 +78,7 @@ pub fn trade_stats(trades: &[Trade]) -> TradeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backtest::order::{ExitReason, Side};
+    use crate::order::{ExitReason, Side};
 
     fn t(pnl: f64, pnl_pct: f64) -> Trade {
         Trade {

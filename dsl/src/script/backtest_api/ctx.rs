@@ -4,9 +4,9 @@
 
 use super::fast::Program;
 use super::options::{OrderSpec, order_from};
-use crate::backtest::order::{Exits, Order, OrderKind, Side, Size};
 use crate::bars::Bars;
 use crate::error::{DslError, Result};
+use crate::order::{Exits, Order, OrderKind, Side, Size};
 use crate::script::api::{Api, RhaiResult, rt_err};
 use crate::series::Series;
 use crate::strategy::context::Field;

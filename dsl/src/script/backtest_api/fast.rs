@@ -23,7 +23,7 @@
 //! identical trades.
 
 use super::ctx::CtxState;
-use crate::backtest::order::Side;
+use crate::order::Side;
 use crate::series::Series;
 use crate::strategy::context::Field;
 use rhai::{

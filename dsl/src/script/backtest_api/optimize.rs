@@ -4,15 +4,16 @@
 
 use super::ctx::ScriptLogic;
 use super::options::{RunOptions, StrategyValue, run_options};
+use super::result::stats_to_map;
 use super::{config_json, save, signals_for};
-use crate::backtest::metrics::Stats;
+use crate::backtest::metrics::{StatValue, Stats};
 use crate::backtest::optimize::{Job, lower_is_better, rank, run_job, sweep_with, walk_forward};
 use crate::backtest::{self, BacktestResult};
 use crate::bars::Bars;
 use crate::error::DslError;
 use crate::frame::{Column, Frame};
-use crate::runtime::Runtime;
 use crate::script::api::{Api, IntoRhai, RhaiResult, check_keys, opt_i64, opt_str, rt_err};
+use crate::script::runtime::Runtime;
 use crate::strategy::StrategyOptions;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use std::sync::Arc;
@@ -111,15 +112,23 @@ fn ranked_frame(
     let mut names: Vec<&str> = vec![metric];
     names.extend(SHOWN.iter().filter(|s| **s != metric));
     for n in names {
-        cols.push((
-            n.to_string(),
+        let is_count = matches!(Stats::default().value(n), Some(StatValue::Count(_)));
+        let col = if is_count {
+            Column::I64(
+                order
+                    .iter()
+                    .map(|&i| stats[i].get(n).map_or(0, |v| v as i64))
+                    .collect(),
+            )
+        } else {
             Column::F64(
                 order
                     .iter()
                     .map(|&i| stats[i].get(n).unwrap_or(f64::NAN))
                     .collect(),
-            ),
-        ));
+            )
+        };
+        cols.push((n.to_string(), col));
     }
     Frame::new(cols)
         .map(|f| {
@@ -133,13 +142,6 @@ fn ranked_frame(
             }
         })
         .rhai()
-}
-
-fn stats_to_map(s: &crate::backtest::metrics::Stats) -> Map {
-    s.pairs()
-        .into_iter()
-        .map(|(k, v)| (k.into(), Dynamic::from_float(v)))
-        .collect()
 }
 
 fn run(

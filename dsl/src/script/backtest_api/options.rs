@@ -2,7 +2,7 @@
 //! maps. Unknown keys are refused with the closest known one.
 
 use crate::backtest::BacktestConfig;
-use crate::backtest::order::{Exits, OrderKind, Side, Size};
+use crate::order::{Exits, OrderKind, Side, Size};
 use crate::script::api::{RhaiResult, check_keys, opt_f64, opt_i64, opt_str, rt_err};
 use crate::series::Series;
 use crate::strategy::{Signals, StrategyOptions};

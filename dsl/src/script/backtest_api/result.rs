@@ -2,10 +2,11 @@
 //! benchmark Series, and its display (text/plain with the key numbers, an HTML stats table).
 
 use crate::backtest::BacktestResult;
+use crate::backtest::metrics::{StatValue, Stats};
+use crate::display::Render;
 use crate::display::{MimeBundle, fmt_num, html_escape};
 use crate::frame::{Column, Frame};
 use crate::script::api::Api;
-use crate::script::render::Render;
 use crate::series::Series;
 use rhai::{Dynamic, INT, Map};
 use std::sync::Arc;
@@ -17,12 +18,23 @@ pub struct ResultValue {
     pub id: Option<i64>,
 }
 
+/// A result's `.stats` map.
 pub fn stats_map(r: &BacktestResult) -> Map {
-    let mut m = Map::new();
-    for (k, v) in r.stats.pairs() {
-        m.insert(k.into(), Dynamic::from_float(v));
-    }
-    m
+    stats_to_map(&r.stats)
+}
+
+/// Statistics as a script map: counts as ints, everything else as floats.
+pub fn stats_to_map(s: &Stats) -> Map {
+    s.pairs()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                StatValue::Count(n) => Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX)),
+                StatValue::Number(x) => Dynamic::from_float(x),
+            };
+            (k.into(), v)
+        })
+        .collect()
 }
 
 /// The closed trades (and, with `open = true`, the open ones) as a frame.
@@ -132,7 +144,7 @@ impl Render for ResultValue {
         for (k, v) in r.stats.pairs() {
             html.push_str(&format!(
                 "<tr><th style=\"text-align:left\">{k}</th><td style=\"text-align:right\">{}</td></tr>",
-                fmt_num(v)
+                fmt_num(v.as_f64())
             ));
         }
         html.push_str("</tbody></table></div>");

@@ -1,0 +1,141 @@
+//! `stratbook run SCRIPT.rhai` on every script in `examples/`, as a user runs them: the real binary,
+//! a fresh `STRATBOOK_HOME`, offline. Each must succeed and print its numbers; a failing script
+//! must exit 1 and name its line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn stratbook(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stratbook"))
+        .args(args)
+        .env("STRATBOOK_HOME", home)
+        .env("STRATBOOK_OFFLINE", "1")
+        .env_remove("AVE_API_KEY")
+        .output()
+        .expect("run stratbook")
+}
+
+fn run_example(name: &str, extra: &[&str]) -> String {
+    let home = tempfile::tempdir().expect("temp dir");
+    let path = examples_dir().join(name);
+    let path = path.to_str().expect("utf-8 path");
+    let mut args = vec!["run", path];
+    args.extend_from_slice(extra);
+    let out = stratbook(&args, home.path());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{name} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    stdout
+}
+
+#[test]
+fn every_example_is_tested() {
+    let mut names: Vec<String> = std::fs::read_dir(examples_dir())
+        .expect("examples/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".rhai"))
+        .collect();
+    names.sort();
+    let tested = [
+        "backtest.rhai",
+        "bot-config.rhai",
+        "fetch.rhai",
+        "indicators.rhai",
+        "portfolio.rhai",
+        "sweep.rhai",
+    ];
+    assert_eq!(names, tested, "add a test below for each new example");
+}
+
+#[test]
+fn fetch_prints_bars_and_takes_a_token_parameter() {
+    let out = run_example("fetch.rhai", &[]);
+    assert!(out.contains("demo:BTC: 744 hourly bars"), "{out}");
+    assert!(out.contains("resampled to 31 daily bars"), "{out}");
+    let eth = run_example("fetch.rhai", &["-p", "token=demo:ETH"]);
+    assert!(eth.contains("demo:ETH: 744 hourly bars"), "{eth}");
+}
+
+#[test]
+fn indicators_print_their_last_values() {
+    let out = run_example("indicators.rhai", &[]);
+    for label in [
+        "ema(50)",
+        "rsi(14)",
+        "macd",
+        "bbands",
+        "atr(14)",
+        "oversold below",
+    ] {
+        assert!(out.contains(label), "{label} missing:\n{out}");
+    }
+    assert!(
+        !out.contains("NaN"),
+        "a last value is still warming up:\n{out}"
+    );
+}
+
+#[test]
+fn backtest_prints_whole_trade_counts_and_the_trades() {
+    let out = run_example("backtest.rhai", &[]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("demo:BTC: "))
+        .unwrap_or_else(|| panic!("no summary line:\n{out}"));
+    let n: &str = line["demo:BTC: ".len()..].split(' ').next().unwrap_or("");
+    assert!(
+        n.parse::<u64>().is_ok_and(|n| n > 0),
+        "n_trades should print as a whole number: {line}"
+    );
+    assert!(out.contains("exit_reason"), "{out}");
+}
+
+#[test]
+fn sweep_ranks_and_walks_forward() {
+    let out = run_example("sweep.rhai", &[]);
+    assert!(out.contains("walk-forward out-of-sample:"), "{out}");
+    assert!(out.contains("fast") && out.contains("slow"), "{out}");
+}
+
+#[test]
+fn portfolio_reports_each_token() {
+    let out = run_example("portfolio.rhai", &[]);
+    assert!(out.contains("portfolio: "), "{out}");
+    for t in ["demo:BTC", "demo:ETH", "demo:SOL"] {
+        assert!(out.contains(t), "{t} missing:\n{out}");
+    }
+}
+
+#[test]
+fn bot_config_counts_exits_by_reason() {
+    let out = run_example("bot-config.rhai", &[]);
+    assert!(
+        out.contains("take-profit") && out.contains("stop-loss"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_failing_script_exits_1_and_names_its_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("broken.rhai");
+    std::fs::write(
+        &script,
+        "let x = 1;\nprint(\"before\");\nlet y = sma(x, 3);\n",
+    )
+    .unwrap();
+    let out = stratbook(&["run", script.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("before"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.rhai, line 3"), "{err}");
+}
