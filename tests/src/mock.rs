@@ -43,6 +43,10 @@ pub enum Fault {
     OldEnvelope,
     /// `{"status":1,"msg":"SUCCESS: token not found","data":null}`.
     NotFoundSuccess,
+    /// `302 Found` with this `Location`.
+    Redirect(String),
+    /// A 200 whose body is this many bytes of JSON whitespace around `{}`.
+    Huge(usize),
 }
 
 impl Fault {
@@ -269,6 +273,14 @@ async fn handle(
             );
         }
         Some(Fault::OldEnvelope) => old = true,
+        Some(Fault::Redirect(location)) => {
+            return (StatusCode::FOUND, [("location", location)], String::new()).into_response();
+        }
+        Some(Fault::Huge(n)) => {
+            let mut text = " ".repeat(n.saturating_sub(2));
+            text.push_str("{}");
+            return (StatusCode::OK, [("content-type", "application/json")], text).into_response();
+        }
         Some(Fault::Truncated) => {
             let full = route(&st, &method, &path, &q, &body, false);
             let text = serde_json::to_string(&full.1).unwrap_or_default();

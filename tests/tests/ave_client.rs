@@ -439,3 +439,33 @@ fn search_detail_and_chains() {
             .any(|c| c["chain"] == "solana" && c["case_sensitive"] == true)
     );
 }
+
+#[test]
+fn a_redirect_is_never_followed_so_the_key_stays_home() {
+    let env = Env::new();
+    // Another origin that would record whatever reaches it, key included.
+    let elsewhere = stratbook_tests::MockAve::start();
+    env.mock.push_fault(Fault::Redirect(format!(
+        "{}/v2/klines/token/{WIRE}",
+        elsewhere.url()
+    )));
+    let e = fetch(&env.svc(), FROM, TO).unwrap_err().to_string();
+    assert!(e.contains("redirect (HTTP 302 to http://127.0.0.1:"), "{e}");
+    assert!(e.contains("AVE_API_BASE"), "{e}");
+    assert!(!e.contains(stratbook_tests::MOCK_KEY), "{e}");
+    assert_eq!(elsewhere.requests(), 0, "the redirect was followed");
+    assert_eq!(env.mock.requests(), 1, "a redirect is final, not retried");
+}
+
+#[test]
+fn an_oversized_answer_fails_without_being_read_whole() {
+    let env = Env::new();
+    let mut cfg = env.config();
+    cfg.client.max_body_bytes = 1 << 20;
+    env.mock.push_fault(Fault::Huge(3 << 20));
+    let e = fetch(&DataService::new(cfg), FROM, TO)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("larger than 1 MiB"), "{e}");
+    assert_eq!(env.cached_rows(), 0);
+}

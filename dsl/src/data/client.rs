@@ -78,6 +78,8 @@ impl AveClient {
             .timeout(cfg.client.timeout)
             .connect_timeout(cfg.client.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("stratbook/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry X-API-KEY to wherever it points: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|_| DslError::data("cannot start the HTTP client (TLS setup failed)"))?;
         let rps = cfg.requests_per_second().max(0.001);
@@ -161,7 +163,20 @@ impl AveClient {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(Duration::from_secs_f64);
-        let text = resp.text().await.map_err(|e| self.transport(&e))?;
+        if (300..400).contains(&status) {
+            let to = resp
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| reqwest::Url::parse(l).ok())
+                .map(|u| format!(" to {}", u.origin().ascii_serialization()))
+                .unwrap_or_default();
+            return Err(Fault::Fail(DslError::data(format!(
+                "AVE answered {path} with a redirect (HTTP {status}{to}); the API key is never sent \
+                 across a redirect: set AVE_API_BASE to the address that answers"
+            ))));
+        }
+        let text = self.read_body(resp).await?;
         let body: Option<Value> = serde_json::from_str(&text).ok();
         let server_msg = body
             .as_ref()
@@ -250,6 +265,28 @@ impl AveClient {
             ),
             wait: retry_after,
         })
+    }
+
+    /// The answer's body, refusing one larger than `max_body_bytes` before reading it whole.
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<String, Fault> {
+        let cap = self.opts.max_body_bytes;
+        let too_big = || {
+            Fault::Fail(DslError::data(format!(
+                "AVE's answer is larger than {} MiB; ask for a shorter window (from/to, limit)",
+                cap >> 20
+            )))
+        };
+        if resp.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(too_big());
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(&e))? {
+            if buf.len() + chunk.len() > cap {
+                return Err(too_big());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
     fn transport(&self, e: &reqwest::Error) -> Fault {

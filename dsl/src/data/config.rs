@@ -76,6 +76,9 @@ pub struct ClientOptions {
     pub rps: Option<f64>,
     /// Kline points asked for per request (AVE's maximum is 1000).
     pub page_limit: u32,
+    /// The largest answer read; a longer one fails instead of filling memory (a page of 1000
+    /// klines is about 150 KB).
+    pub max_body_bytes: usize,
 }
 
 impl Default for ClientOptions {
@@ -87,6 +90,7 @@ impl Default for ClientOptions {
             max_wait: Duration::from_secs(60),
             rps: None,
             page_limit: 1000,
+            max_body_bytes: 32 << 20,
         }
     }
 }
@@ -101,6 +105,7 @@ impl ClientOptions {
             max_wait: Duration::from_secs(3),
             rps: Some(10_000.0),
             page_limit: 1000,
+            max_body_bytes: 32 << 20,
         }
     }
 }
