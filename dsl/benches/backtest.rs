@@ -204,8 +204,9 @@ fn on_bar() {
                 .expect("backtest cell");
         }) / len.max(1) as f64
     };
-    // Compiled: the body lowered out of the interpreter (script/backtest_api/fast.rs); interpreted:
-    // `interpret: true`, every bar through Rhai (what a body outside the lowered subset costs).
+    // Compiled: the body lowered out of the interpreter (script/backtest_api/on_bar_compiler/);
+    // interpreted: `interpret: true`, every bar through Rhai (what a body outside the lowered
+    // subset costs).
     let t_empty = per_bar(&mut session, "e");
     let t_cross = per_bar(&mut session, "s");
     let t_empty_i = per_bar(&mut session, "ei");

@@ -1,6 +1,6 @@
-//! `on_bar` bodies lowered out of the interpreter (`script/backtest_api/fast.rs`) give the same
-//! backtest, bit for bit, as the Rhai interpreter (`interpret: true`), and the same errors. Each
-//! case also checks which path ran, from the run's stored config.
+//! `on_bar` bodies lowered out of the interpreter (`script/backtest_api/on_bar_compiler/`) give
+//! the same backtest, bit for bit, as the Rhai interpreter (`interpret: true`), and the same
+//! errors. Each case also checks which path ran, from the run's stored config.
 
 use dsl::data::config::Config;
 use dsl::script::Session;

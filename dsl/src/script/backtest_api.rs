@@ -3,7 +3,7 @@
 //! (`crate::backtest`, `crate::strategy`) knows nothing of Rhai.
 
 mod ctx;
-mod fast;
+mod on_bar_compiler;
 mod optimize;
 mod options;
 mod result;
@@ -351,7 +351,7 @@ fn run_backtest(
         return Err(e);
     }
     let result = result.rhai()?;
-    // How `on_bar` ran, kept with a saved run: "compiled" (lowered, see `fast.rs`) or
+    // How `on_bar` ran, kept with a saved run: "compiled" (lowered, see `on_bar_compiler`) or
     // "interpreted", and how many bars a compiled body handed to the interpreter (expected 0).
     let on_bar = (!script_logics.is_empty()).then(|| {
         let how = if script_logics.iter().all(|l| l.compiled()) {

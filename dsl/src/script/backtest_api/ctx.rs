@@ -2,7 +2,7 @@
 //! for every call; its methods read bars `0..=i` only and queue orders. [`ScriptLogic`] runs a
 //! script `on_bar` in one evaluation state kept for the whole run (warm function caches).
 
-use super::fast::Program;
+use super::on_bar_compiler::Program;
 use super::options::{OrderSpec, order_from};
 use crate::bars::Bars;
 use crate::error::{DslError, Result};
@@ -219,8 +219,8 @@ pub struct ScriptLogic<'a, 'b> {
     args: Vec<Dynamic>,
     /// The script's own error (kept whole so the cell error points at the script line).
     pub error: Option<Box<EvalAltResult>>,
-    /// `on_bar` lowered out of the interpreter, when its body allows ([`super::fast`]).
-    fast: Option<Program>,
+    /// `on_bar` lowered out of the interpreter, when its body allows ([`super::on_bar_compiler`]).
+    compiled: Option<Program>,
     /// Bars the lowered body handed back to the interpreter, of `attempts`.
     pub fallbacks: usize,
     attempts: usize,
@@ -230,13 +230,13 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
     /// `interpret` keeps every bar in the Rhai interpreter (the strategy's `interpret: true`).
     pub fn new(nctx: &'a NativeCallContext<'b>, f: FnPtr, interpret: bool) -> Self {
         let ctx = BarCtx::default();
-        let fast = if interpret {
+        let compiled = if interpret {
             None
         } else {
             Program::lower(&nctx.global_runtime_state().lib, &f)
         };
         ScriptLogic {
-            fast,
+            compiled,
             fallbacks: 0,
             attempts: 0,
             nctx,
@@ -251,9 +251,10 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
         }
     }
 
-    /// Whether `on_bar` runs lowered (see [`super::fast`]) rather than in the interpreter.
+    /// Whether `on_bar` runs lowered (see [`super::on_bar_compiler`]) rather than in the
+    /// interpreter.
     pub fn compiled(&self) -> bool {
-        self.fast.is_some()
+        self.compiled.is_some()
     }
 
     fn call(&mut self) -> Result<(), Box<EvalAltResult>> {
@@ -290,7 +291,7 @@ impl BarLogic for ScriptLogic<'_, '_> {
             st.default_size = Some(c.default_size);
             st.default_exits = c.default_exits;
             st.cancel = false;
-            if let Some(p) = &mut self.fast {
+            if let Some(p) = &mut self.compiled {
                 self.attempts += 1;
                 if p.run(&mut st).is_ok() {
                     c.cancel_resting |= st.cancel;
@@ -303,7 +304,7 @@ impl BarLogic for ScriptLogic<'_, '_> {
                 st.cancel = false;
                 // A body that keeps handing bars back would pay for both paths: interpret the rest.
                 if self.fallbacks >= 64 && self.fallbacks * 2 >= self.attempts {
-                    self.fast = None;
+                    self.compiled = None;
                 }
             }
         }

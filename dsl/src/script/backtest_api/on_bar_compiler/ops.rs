@@ -2,36 +2,37 @@
 //! (`func/builtin.rs`, `packages/arithmetic.rs`, `packages/logic.rs`; checked build). The tests
 //! hold them against Rhai itself.
 
-use super::{Bail, Fun, Op, R, V};
+use super::Bail;
+use super::tree::{BinaryOp, Builtin, Value};
 use rhai::FLOAT;
 
 /// Rhai's built-in operators on numbers and bools (`func/builtin.rs`, checked build).
-pub(super) fn binary(op: Op, a: V, b: V) -> R<V> {
+pub(super) fn binary(op: BinaryOp, a: Value, b: Value) -> Result<Value, Bail> {
     match (a, b) {
-        (V::F(x), V::F(y)) => float_op(op, x, y),
-        (V::F(x), V::I(y)) => float_op(op, x, y as FLOAT),
-        (V::I(x), V::F(y)) => float_op(op, x as FLOAT, y),
-        (V::I(x), V::I(y)) => Ok(match op {
-            Op::Add => V::I(x.checked_add(y).ok_or(Bail)?),
-            Op::Sub => V::I(x.checked_sub(y).ok_or(Bail)?),
-            Op::Mul => V::I(x.checked_mul(y).ok_or(Bail)?),
-            Op::Div if y == 0 => return Err(Bail),
-            Op::Div => V::I(x.checked_div(y).ok_or(Bail)?),
-            Op::Rem => V::I(x.checked_rem(y).ok_or(Bail)?),
-            Op::Eq => V::B(x == y),
-            Op::Ne => V::B(x != y),
-            Op::Gt => V::B(x > y),
-            Op::Ge => V::B(x >= y),
-            Op::Lt => V::B(x < y),
-            Op::Le => V::B(x <= y),
+        (Value::Float(x), Value::Float(y)) => float_op(op, x, y),
+        (Value::Float(x), Value::Int(y)) => float_op(op, x, y as FLOAT),
+        (Value::Int(x), Value::Float(y)) => float_op(op, x as FLOAT, y),
+        (Value::Int(x), Value::Int(y)) => Ok(match op {
+            BinaryOp::Add => Value::Int(x.checked_add(y).ok_or(Bail)?),
+            BinaryOp::Sub => Value::Int(x.checked_sub(y).ok_or(Bail)?),
+            BinaryOp::Mul => Value::Int(x.checked_mul(y).ok_or(Bail)?),
+            BinaryOp::Div if y == 0 => return Err(Bail),
+            BinaryOp::Div => Value::Int(x.checked_div(y).ok_or(Bail)?),
+            BinaryOp::Rem => Value::Int(x.checked_rem(y).ok_or(Bail)?),
+            BinaryOp::Eq => Value::Bool(x == y),
+            BinaryOp::Ne => Value::Bool(x != y),
+            BinaryOp::Gt => Value::Bool(x > y),
+            BinaryOp::Ge => Value::Bool(x >= y),
+            BinaryOp::Lt => Value::Bool(x < y),
+            BinaryOp::Le => Value::Bool(x <= y),
         }),
-        (V::B(x), V::B(y)) => Ok(V::B(match op {
-            Op::Eq => x == y,
-            Op::Ne => x != y,
-            Op::Gt => x & !y,
-            Op::Ge => x >= y,
-            Op::Lt => !x & y,
-            Op::Le => x <= y,
+        (Value::Bool(x), Value::Bool(y)) => Ok(Value::Bool(match op {
+            BinaryOp::Eq => x == y,
+            BinaryOp::Ne => x != y,
+            BinaryOp::Gt => x & !y,
+            BinaryOp::Ge => x >= y,
+            BinaryOp::Lt => !x & y,
+            BinaryOp::Le => x <= y,
             _ => return Err(Bail),
         })),
         _ => Err(Bail),
@@ -39,35 +40,35 @@ pub(super) fn binary(op: Op, a: V, b: V) -> R<V> {
 }
 
 /// Rhai's `min` / `max`: plain comparisons (`x >= y`, no epsilon), an int with a float is a float.
-pub(super) fn min_max(f: Fun, a: V, b: V) -> R<V> {
-    fn pick<T: PartialOrd>(f: Fun, x: T, y: T) -> T {
+pub(super) fn min_max(f: Builtin, a: Value, b: Value) -> Result<Value, Bail> {
+    fn pick<T: PartialOrd>(f: Builtin, x: T, y: T) -> T {
         match f {
-            Fun::Max if x >= y => x,
-            Fun::Min if x <= y => x,
+            Builtin::Max if x >= y => x,
+            Builtin::Min if x <= y => x,
             _ => y,
         }
     }
     Ok(match (a, b) {
-        (V::F(x), V::F(y)) => V::F(pick(f, x, y)),
-        (V::I(x), V::F(y)) => V::F(pick(f, x as FLOAT, y)),
-        (V::F(x), V::I(y)) => V::F(pick(f, x, y as FLOAT)),
-        (V::I(x), V::I(y)) => V::I(pick(f, x, y)),
+        (Value::Float(x), Value::Float(y)) => Value::Float(pick(f, x, y)),
+        (Value::Int(x), Value::Float(y)) => Value::Float(pick(f, x as FLOAT, y)),
+        (Value::Float(x), Value::Int(y)) => Value::Float(pick(f, x, y as FLOAT)),
+        (Value::Int(x), Value::Int(y)) => Value::Int(pick(f, x, y)),
         _ => return Err(Bail),
     })
 }
 
 /// Rhai's scalar `abs`: checked for integers.
-pub(super) fn abs(a: V) -> R<V> {
+pub(super) fn abs(a: Value) -> Result<Value, Bail> {
     Ok(match a {
-        V::F(x) => V::F(x.abs()),
-        V::I(i) => V::I(i.checked_abs().ok_or(Bail)?),
+        Value::Float(x) => Value::Float(x.abs()),
+        Value::Int(i) => Value::Int(i.checked_abs().ok_or(Bail)?),
         _ => return Err(Bail),
     })
 }
 
 /// Float arithmetic, and comparisons with Rhai's relative epsilon: `x > y` is
 /// `(x - y) / max(|x|, |y|) > ε` (`/ 1` when either is zero), `==` is `|x - y| / max ≤ ε`.
-fn float_op(op: Op, x: FLOAT, y: FLOAT) -> R<V> {
+fn float_op(op: BinaryOp, x: FLOAT, y: FLOAT) -> Result<Value, Bail> {
     let max = if x * y == 0.0 {
         1.0
     } else {
@@ -75,17 +76,17 @@ fn float_op(op: Op, x: FLOAT, y: FLOAT) -> R<V> {
     };
     let eps = FLOAT::EPSILON;
     Ok(match op {
-        Op::Add => V::F(x + y),
-        Op::Sub => V::F(x - y),
-        Op::Mul => V::F(x * y),
-        Op::Div => V::F(x / y),
-        Op::Rem => V::F(x % y),
-        Op::Eq => V::B(max == 0.0 || (x - y).abs() / max <= eps),
-        Op::Ne => V::B(max != 0.0 && (x - y).abs() / max > eps),
-        Op::Gt => V::B(max != 0.0 && (x - y) / max > eps),
-        Op::Ge => V::B(max == 0.0 || (x - y) / max > -eps),
-        Op::Lt => V::B(max != 0.0 && (y - x) / max > eps),
-        Op::Le => V::B(max == 0.0 || (y - x) / max > -eps),
+        BinaryOp::Add => Value::Float(x + y),
+        BinaryOp::Sub => Value::Float(x - y),
+        BinaryOp::Mul => Value::Float(x * y),
+        BinaryOp::Div => Value::Float(x / y),
+        BinaryOp::Rem => Value::Float(x % y),
+        BinaryOp::Eq => Value::Bool(max == 0.0 || (x - y).abs() / max <= eps),
+        BinaryOp::Ne => Value::Bool(max != 0.0 && (x - y).abs() / max > eps),
+        BinaryOp::Gt => Value::Bool(max != 0.0 && (x - y) / max > eps),
+        BinaryOp::Ge => Value::Bool(max == 0.0 || (x - y) / max > -eps),
+        BinaryOp::Lt => Value::Bool(max != 0.0 && (y - x) / max > eps),
+        BinaryOp::Le => Value::Bool(max == 0.0 || (y - x) / max > -eps),
     })
 }
 
@@ -94,8 +95,8 @@ mod tests {
     use super::*;
     use rhai::{Dynamic, INT};
 
-    fn to_v(d: &Dynamic) -> V {
-        V::from_dynamic(d.clone())
+    fn to_v(d: &Dynamic) -> Value {
+        Value::from_dynamic(d.clone())
     }
 
     /// `binary` against Rhai itself on numbers and bools chosen to hit the epsilon, zero, NaN,
@@ -125,17 +126,17 @@ mod tests {
         vals.extend([0, 1, -1, 3, 7, 100, INT::MAX, INT::MIN].map(Dynamic::from_int));
         vals.extend([true, false].map(Dynamic::from_bool));
         let ops = [
-            ("+", Op::Add),
-            ("-", Op::Sub),
-            ("*", Op::Mul),
-            ("/", Op::Div),
-            ("%", Op::Rem),
-            ("==", Op::Eq),
-            ("!=", Op::Ne),
-            (">", Op::Gt),
-            (">=", Op::Ge),
-            ("<", Op::Lt),
-            ("<=", Op::Le),
+            ("+", BinaryOp::Add),
+            ("-", BinaryOp::Sub),
+            ("*", BinaryOp::Mul),
+            ("/", BinaryOp::Div),
+            ("%", BinaryOp::Rem),
+            ("==", BinaryOp::Eq),
+            ("!=", BinaryOp::Ne),
+            (">", BinaryOp::Gt),
+            (">=", BinaryOp::Ge),
+            ("<", BinaryOp::Lt),
+            ("<=", BinaryOp::Le),
         ];
         let engine = rhai::Engine::new();
         let mut checked = 0;
@@ -151,11 +152,11 @@ mod tests {
                     match (rhai, ours) {
                         (Ok(r), Ok(o)) => {
                             let same = match (to_v(&r), o) {
-                                (V::F(x), V::F(y)) => {
+                                (Value::Float(x), Value::Float(y)) => {
                                     x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
                                 }
-                                (V::I(x), V::I(y)) => x == y,
-                                (V::B(x), V::B(y)) => x == y,
+                                (Value::Int(x), Value::Int(y)) => x == y,
+                                (Value::Bool(x), Value::Bool(y)) => x == y,
                                 _ => false,
                             };
                             assert!(same, "{a:?} {sym} {b:?}: Rhai {r:?}");
@@ -168,7 +169,11 @@ mod tests {
                                 || bools
                                     && !matches!(
                                         op,
-                                        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem
+                                        BinaryOp::Add
+                                            | BinaryOp::Sub
+                                            | BinaryOp::Mul
+                                            | BinaryOp::Div
+                                            | BinaryOp::Rem
                                     )),
                             "{a:?} {sym} {b:?}: bailed where Rhai gives {r:?}"
                         ),
@@ -198,9 +203,11 @@ mod tests {
         .chain([true].map(Dynamic::from_bool))
         .collect();
         let engine = rhai::Engine::new();
-        let same = |r: &Dynamic, o: &V| match (to_v(r), o) {
-            (V::F(x), V::F(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
-            (V::I(x), V::I(y)) => x == *y,
+        let same = |r: &Dynamic, o: &Value| match (to_v(r), o) {
+            (Value::Float(x), Value::Float(y)) => {
+                x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+            }
+            (Value::Int(x), Value::Int(y)) => x == *y,
             _ => false,
         };
         for a in &vals {
@@ -214,7 +221,7 @@ mod tests {
                 (r, o) => panic!("abs({a:?}): Rhai {r:?}, ours {o:?}"),
             }
             for b in &vals {
-                for (name, f) in [("min", Fun::Min), ("max", Fun::Max)] {
+                for (name, f) in [("min", Builtin::Min), ("max", Builtin::Max)] {
                     let mut scope = rhai::Scope::new();
                     scope.push("a", a.clone()).push("b", b.clone());
                     let rhai =
