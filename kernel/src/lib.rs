@@ -190,7 +190,12 @@ fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map(|p| run::params::parse_assignment(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let timeout = match args.timeout {
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) if s > 0.0 => match Duration::try_from_secs_f64(s) {
+            Ok(d) => Some(d),
+            Err(_) => anyhow::bail!(
+                "--timeout {s} is too large; give seconds, or leave it out for no limit"
+            ),
+        },
         Some(s) => anyhow::bail!("--timeout {s} is not a positive number of seconds"),
         None => None,
     };

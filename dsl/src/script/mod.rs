@@ -27,6 +27,21 @@ use api::Api;
 use runtime::Runtime;
 use std::sync::Arc;
 
+/// Whether `name` can name a variable (`let NAME = …;`): an identifier that is not one of Rhai's
+/// keywords or reserved words (`fn`, `let`, `true`, `this`, ...). Parameters injected into a
+/// notebook or a script must be.
+pub fn is_variable_name(name: &str) -> bool {
+    let ident = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ident
+        && rhai::Engine::new_raw()
+            .compile(format!("let {name} = 0; {name}"))
+            .is_ok()
+}
+
 /// Registers every family of built-ins. Each family lives beside the core module it exposes.
 pub fn register_all(api: &mut Api, rt: &Arc<Runtime>) {
     series_api::register(api, rt);

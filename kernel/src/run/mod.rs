@@ -44,6 +44,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<Summary> {
     if !opts.params.is_empty() {
         inject_parameters(&mut nb, &opts.params);
     }
+    if let Some(w) = foreign_kernel_warning(&nb) {
+        eprintln!("warning: {}: {w}", opts.input.display());
+    }
     nb["metadata"]["kernelspec"] = info::kernelspec_metadata();
     nb["metadata"]["language_info"] = info::language_info();
     let executor = Executor::spawn().context("cannot start the executor thread")?;
@@ -58,6 +61,30 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<Summary> {
         }
     }
     Ok(summary)
+}
+
+/// A notebook written for another kernel (a `python3` kernelspec, a non-Rhai language) runs
+/// as Rhai all the same, but the user should know before reading errors about Python syntax.
+pub fn foreign_kernel_warning(nb: &Value) -> Option<String> {
+    let spec = &nb["metadata"]["kernelspec"];
+    let name = spec["name"].as_str().unwrap_or("");
+    let lang = spec["language"]
+        .as_str()
+        .or(nb["metadata"]["language_info"]["name"].as_str())
+        .unwrap_or("");
+    let ours = name.is_empty() || name == "stratbook";
+    let rhai = lang.is_empty() || lang.eq_ignore_ascii_case("rhai");
+    (!ours || !rhai).then(|| {
+        format!(
+            "written for the kernel '{}' ({}); running its cells as Stratbook (Rhai)",
+            if name.is_empty() { "?" } else { name },
+            if lang.is_empty() {
+                "language unknown"
+            } else {
+                lang
+            }
+        )
+    })
 }
 
 /// Replaces any earlier injected cell and inserts a new one after the cell tagged `parameters`
@@ -427,6 +454,16 @@ mod tests {
         assert_eq!(out["cells"][2]["outputs"][0]["text"], json!(["2\n"]));
         assert_eq!(out["metadata"]["kernelspec"]["name"], "stratbook");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_notebook_for_another_kernel_is_warned_about() {
+        let py = json!({"metadata": {"kernelspec": {"name": "python3", "language": "python"}}});
+        let w = foreign_kernel_warning(&py).expect("a warning");
+        assert!(w.contains("'python3' (python)"), "{w}");
+        let ours = json!({"metadata": {"kernelspec": {"name": "stratbook", "language": "rhai"}}});
+        assert_eq!(foreign_kernel_warning(&ours), None);
+        assert_eq!(foreign_kernel_warning(&json!({"metadata": {}})), None);
     }
 
     #[test]

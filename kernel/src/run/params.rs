@@ -83,6 +83,9 @@ pub fn parse_assignment(arg: &str) -> anyhow::Result<(String, Param)> {
     if !is_identifier(name) {
         bail!("invalid parameter name '{name}'; use letters, digits and _ (not first)");
     }
+    if !dsl::script::is_variable_name(name) {
+        bail!("invalid parameter name '{name}': it is a Rhai keyword; rename the variable");
+    }
     Ok((name.to_string(), Param::infer(value)))
 }
 
@@ -133,6 +136,15 @@ mod tests {
             parse_assignment("name=a=b").unwrap(),
             ("name".into(), Param::Str("a=b".into()))
         );
+    }
+
+    #[test]
+    fn rhai_keywords_are_refused_as_names() {
+        for bad in ["fn=1", "let=2", "true=6", "this=1", "if=1"] {
+            let e = parse_assignment(bad).unwrap_err().to_string();
+            assert!(e.contains("Rhai keyword"), "{bad}: {e}");
+        }
+        assert!(parse_assignment("fn_len=3").is_ok());
     }
 
     #[test]
