@@ -98,13 +98,7 @@ pub fn topic(docs: &Docs, name: &str) -> String {
 }
 
 pub fn document(docs: &mut Docs) {
-    docs.add(
-        "General",
-        "help",
-        "help() / help(name: string)",
-        "Lists the built-ins by family, or shows one with its signature and an example.\n\n```rhai\nhelp();\nhelp(\"sma\");\nhelp(\"Series\");\n```",
-        None,
-    );
+    docs.add("help", "help() / help(name: string)", None);
 }
 
 pub fn register(engine: &mut Engine, rt: &Arc<Runtime>, docs: Arc<Docs>) {
