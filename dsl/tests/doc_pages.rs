@@ -1,10 +1,10 @@
 //! The Markdown pages (`dsl/docs/*.md`) and the registered built-ins agree: every registered name
 //! has a section, every section names a registered built-in, and every section reads as help
-//! should (a summary line, details, a ```rhai example).
+//! should (a summary line, details, a ```rhai example). Also the standard library's help.
 
 use dsl::data::config::Config;
 use dsl::script::docs::{Docs, edit_distance};
-use dsl::script::{Session, doc_source};
+use dsl::script::{Session, doc_source, help};
 use std::collections::HashSet;
 
 fn session() -> (Session, tempfile::TempDir) {
@@ -106,4 +106,54 @@ fn every_section_has_a_summary_line_and_a_rhai_example() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn the_standard_library_is_listed_once_each_without_comment_markers() {
+    let (s, _d) = session();
+    let overview = help::overview(s.docs());
+    let line = overview
+        .lines()
+        .find(|l| l.starts_with("Standard library: "))
+        .expect("a standard library line");
+    let names: Vec<&str> = line["Standard library: ".len()..].split(", ").collect();
+    let unique: HashSet<&str> = names.iter().copied().collect();
+    assert_eq!(names.len(), unique.len(), "{line}");
+    assert!(names.starts_with(&["std::strategies::sma_cross", "std::strategies::ema_cross"]));
+    assert!(names.contains(&"std::risk::half_kelly_pct"), "{line}");
+    for n in &names {
+        let t = help::topic(s.docs(), n);
+        assert!(!t.contains("///") && !t.contains("//!"), "{t}");
+        assert!(t.starts_with(n), "{t}");
+    }
+    let t = help::topic(s.docs(), "sma_cross");
+    assert!(
+        t.starts_with(
+            "std::strategies::sma_cross(bars, fast, slow)\nstd::strategies::sma_cross(bars, fast, slow, opts)\n\nLong when"
+        ) && t.contains("\n```rhai\nlet bars = klines(\"demo:BTC\", \"1h\");\n"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_standard_library_module_name_lists_its_functions() {
+    let (s, _d) = session();
+    for name in ["std::strategies", "strategies"] {
+        let t = help::topic(s.docs(), name);
+        assert!(t.starts_with("std::strategies — strategy templates"), "{t}");
+        // One line per function: its signature and its summary (the first paragraph, whole).
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("  std::strategies::rsi_reversion(bars, period, low, high)  "))
+            .unwrap_or_else(|| panic!("{t}"));
+        assert!(line.ends_with(" Mean reversion: buy when RSI crosses up through `low` (leaving oversold), sell when it crosses up through `high` (overbought)."), "{line}");
+        assert!(!t.contains("std::risk"), "{t}");
+    }
+    let t = help::topic(s.docs(), "std::risk");
+    assert!(
+        t.contains("std::risk::qty_for_risk(") && !t.contains("sma_cross"),
+        "{t}"
+    );
+    let all = help::topic(s.docs(), "std");
+    assert!(all.contains("std::strategies::names()") && all.contains("std::risk::half_kelly_pct("));
 }
