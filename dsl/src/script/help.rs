@@ -63,10 +63,10 @@ pub fn overview(docs: &Docs) -> String {
 
 /// The text of `help("name")`.
 pub fn topic(docs: &Docs, name: &str) -> String {
-    if let Some((ty, m)) = name.split_once('.') {
-        if let Some(d) = docs.method(ty, m) {
-            return d.render();
-        }
+    if let Some((ty, m)) = name.split_once('.')
+        && let Some(d) = docs.method(ty, m)
+    {
+        return d.render();
     }
     let methods: Vec<_> = docs.methods_of(name).collect();
     if !methods.is_empty() {

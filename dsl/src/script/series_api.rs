@@ -241,6 +241,8 @@ impl IntoIterator for Series {
     type Item = f64;
     type IntoIter = std::vec::IntoIter<f64>;
     fn into_iter(self) -> Self::IntoIter {
-        self.values()[..visible(self.len())].to_vec().into_iter()
+        let mut v = self.values().to_vec();
+        v.truncate(visible(v.len()));
+        v.into_iter()
     }
 }

@@ -128,10 +128,10 @@ pub fn resolver() -> StaticModuleResolver {
     let engine = Engine::new_raw();
     let mut r = StaticModuleResolver::new();
     for (path, src) in MODULES {
-        if let Ok(ast) = engine.compile(src) {
-            if let Ok(m) = Module::eval_ast_as_new(Scope::new(), &ast, &engine) {
-                r.insert(path.replace("::", "/"), m);
-            }
+        if let Ok(ast) = engine.compile(src)
+            && let Ok(m) = Module::eval_ast_as_new(Scope::new(), &ast, &engine)
+        {
+            r.insert(path.replace("::", "/"), m);
         }
     }
     r
