@@ -1,6 +1,6 @@
-//! Every ```rhai example in the built-in docs runs (after a small prelude that defines the names
-//! examples lean on: `bars`, `close`, `fast`, `slow`, `result`, `r`, `s`, `ranked`). `help()`
-//! examples are product: an LLM copies them.
+//! Every ```rhai example in the built-in docs (`dsl/docs/*.md`) runs (after a small prelude that
+//! defines the names examples lean on: `bars`, `close`, `fast`, `slow`, `result`, `r`, `s`,
+//! `ranked`). `help()` examples are product: an LLM copies them.
 //!
 //! The session is offline with no key, so examples that need AVE (real token ids, search, chains)
 //! must fail with the documented offline error and nothing else; files the examples read are
@@ -8,6 +8,7 @@
 
 use dsl::data::config::Config;
 use dsl::script::Session;
+use dsl::script::doc_source;
 
 const PRELUDE: &str = r#"
 let bars = klines("demo:BTC", "1h");
@@ -48,12 +49,15 @@ fn every_documented_example_runs() {
     let mut failures = Vec::new();
     let mut ran = 0;
     let mut offline = 0;
-    let probe = Session::new(Config::for_home(home.path()));
-    let docs: Vec<(String, String)> = probe
-        .docs()
-        .iter()
-        .map(|d| (d.name.clone(), d.doc.clone()))
-        .collect();
+    // Each page's intro and sections, as written (a section shared by several names runs once).
+    let mut docs: Vec<(String, String)> = Vec::new();
+    for page in doc_source::pages() {
+        docs.push((page.file.clone(), page.intro.clone()));
+        for sec in &page.sections {
+            let at = format!("{}:{} ({})", page.file, sec.line, sec.keys.join(", "));
+            docs.push((at, sec.text.clone()));
+        }
+    }
     // Files the examples read or write, redirected into the temp dir.
     let file = |n: &str| format!("{:?}", home.path().join(n).display().to_string());
     let mut setup = Session::new(Config::for_home(home.path()));

@@ -1,11 +1,11 @@
 //! Registering documented built-ins. Every Rhai-facing function goes through [`Api::func`] (or
 //! [`Api::method`] / [`Api::getter`]) so that it has a signature and a doc with a Rhai example:
-//! `help()`, completion and inspect read them from [`Docs`].
+//! `help()`, completion and inspect read them from [`Docs`]. The signature is made here from the
+//! params; the doc (and the family `help()` lists it under) is the name's `## ` section in
+//! `dsl/docs/*.md` (see [`super::doc_source`]): `## sma` for a function, `## Series.sma` for a method.
 //!
 //! ```ignore
-//! api.family("Indicators");
 //! api.func("sma", &["src: Series", "period: int"], "Series",
-//!     "Simple moving average over `period` bars; NaN during warm-up.\n\n```rhai\nlet m = sma(close, 20);\n```",
 //!     |s: Series, n: INT| -> Result<Series, Box<EvalAltResult>> { ... });
 //! ```
 
@@ -18,22 +18,11 @@ pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 pub struct Api<'a> {
     pub engine: &'a mut Engine,
     pub docs: &'a mut Docs,
-    family: String,
 }
 
 impl<'a> Api<'a> {
     pub fn new(engine: &'a mut Engine, docs: &'a mut Docs) -> Self {
-        Api {
-            engine,
-            docs,
-            family: "General".into(),
-        }
-    }
-
-    /// Sets the family for the following registrations (`help()` groups by family).
-    pub fn family(&mut self, name: &str) -> &mut Self {
-        self.family = name.into();
-        self
+        Api { engine, docs }
     }
 
     /// A free function `name(params…) -> ret`. `params` are `"name: Type"`.
@@ -49,15 +38,14 @@ impl<'a> Api<'a> {
         name: &str,
         params: &[&str],
         ret: &str,
-        doc: &str,
         f: FUNC,
     ) -> &mut Self
     where
         FUNC: RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
     {
         let sig = format!("{name}({}) -> {ret}", params.join(", "));
-        self.docs.add(&self.family, name, &sig, doc, None);
-        self.register(name, params, ret, doc, f);
+        self.docs.add(name, &sig, None);
+        self.register(name, None, params, ret, f);
         self
     }
 
@@ -76,18 +64,17 @@ impl<'a> Api<'a> {
         name: &str,
         params: &[&str],
         ret: &str,
-        doc: &str,
         f: FUNC,
     ) -> &mut Self
     where
         FUNC: RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
     {
         let sig = format!("{recv}.{name}({}) -> {ret}", params.join(", "));
-        self.docs.add(&self.family, name, &sig, doc, Some(recv));
+        self.docs.add(name, &sig, Some(recv));
         let mut all = vec![format!("self: {recv}")];
         all.extend(params.iter().map(|s| s.to_string()));
         let all_ref: Vec<&str> = all.iter().map(String::as_str).collect();
-        self.register(name, &all_ref, ret, doc, f);
+        self.register(name, Some(recv), &all_ref, ret, f);
         self
     }
 
@@ -97,24 +84,17 @@ impl<'a> Api<'a> {
         recv: &str,
         name: &str,
         ret: &str,
-        doc: &str,
         f: impl Fn(&mut T) -> V + Send + Sync + 'static,
     ) -> &mut Self {
         let sig = format!("{recv}.{name} -> {ret}");
-        self.docs.add(&self.family, name, &sig, doc, Some(recv));
+        self.docs.add(name, &sig, Some(recv));
         self.engine.register_get(name, f);
         self
     }
 
     /// Documents a name without registering it (script-defined stdlib functions, operators).
-    pub fn doc_only(
-        &mut self,
-        name: &str,
-        signature: &str,
-        doc: &str,
-        receiver: Option<&str>,
-    ) -> &mut Self {
-        self.docs.add(&self.family, name, signature, doc, receiver);
+    pub fn doc_only(&mut self, name: &str, signature: &str, receiver: Option<&str>) -> &mut Self {
+        self.docs.add(name, signature, receiver);
         self
     }
 
@@ -128,15 +108,16 @@ impl<'a> Api<'a> {
     >(
         &mut self,
         name: &str,
+        receiver: Option<&str>,
         params: &[&str],
         ret: &str,
-        doc: &str,
         f: FUNC,
     ) where
         FUNC: RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
     {
         let mut info: Vec<String> = params.iter().map(|s| s.to_string()).collect();
         info.push(ret.to_string());
+        let doc = self.docs.text(&super::docs::key(name, receiver));
         let comments: Vec<String> = doc.lines().map(|l| format!("/// {l}")).collect();
         FuncRegistration::new(name)
             .with_params_info(info)

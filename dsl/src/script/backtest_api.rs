@@ -26,87 +26,6 @@ use options::{RunOptions, run_options, strategy_from};
 use rhai::{Dynamic, FnPtr, INT, Map, NativeCallContext};
 use std::sync::Arc;
 
-pub const BACKTEST_DOC: &str = r#"Backtests a strategy on bars (or on several tokens with shared cash) and returns a BacktestResult.
-
-`backtest(bars, strategy)`, `backtest(bars, strategy, opts)`, `backtest(bars, "on_bar")` (a cell function `fn on_bar(ctx)`),
-`backtest(#{ "demo:BTC": b1, "demo:ETH": b2 }, strategy_or_|bars| strategy(..), opts)` for a portfolio.
-
-Options (percentages are percent numbers): `cash` (10000), `fee_pct` (0; of each fill's notional), `fee_fixed` (0; per fill),
-`slippage_pct` (0; against you on market-type fills), `leverage` (1; gross exposure ≤ equity × leverage, at most 10),
-`lot_size` (0 = fractional units), `max_position_pct` (per-token cap at entry), `max_drawdown_pct` (close all and halt),
-`risk_free_pct` (0), `from` / `to` (times), `name`, `save` (true: store the run in STRATBOOK_HOME's database).
-
-Rules:
-- The strategy decides at each bar's close; market orders fill at the NEXT bar's open. Nothing can see a later bar.
-- Limit buy at p fills at the open if the open is at or below p (a gap), else at p if the low reaches it; stop buy at p
-  fills at the open if at or above p, else at p if the high reaches it; sells mirror. A stop-limit fills on its trigger
-  bar only if the trigger price is within the limit, otherwise it rests as a limit from the next bar. Orders rest until
-  filled (good till cancelled).
-- Stop-loss / take-profit / trailing stop are checked inside every bar against the high and low, from the entry bar on
-  when the entry filled at the open (from the next bar for entries filled inside a bar). A gap beyond a level fills at the
-  open. A bar touching both the stop and the target exits at the STOP (the conservative rule, as backtesting.py).
-  The trailing stop trails the best high (long) / low (short) of earlier bars.
-- Sizing happens at the fill on equity marked at the fill price: `size_pct` of equity (default 100, fees included),
-  `qty` units, `cash` to spend, or `risk_pct` of equity over `atr_mult` × ATR(`atr_period`) (volatility target);
-  then clipped by leverage and max_position_pct and rounded down to lot_size.
-- Buy when short (or sell when long) first closes the position (exit reason "reverse"). Entry and exit signals true on
-  the same bar cancel out.
-- Slippage applies to market orders, stops, stop-losses, trailing stops and gaps; limit fills and take-profits get
-  their price. Fees: fee_pct × notional + fee_fixed on every fill.
-- The risk manager's max_drawdown_pct: once equity falls that far below its peak (at a close), every position is closed
-  at the next open, the strategy is no longer called, and a "halt" signal records why.
-- A portfolio walks the union of the tokens' times; a token without a bar at a time does not trade then. Shared cash,
-  so give each entry a size_pct below 100.
-
-Stats (per-bar returns r, annualised by bars per year = 365 days ÷ interval, risk-free 0 unless risk_free_pct):
-volatility_pct = std(r)·√N; sharpe = mean(r−rf)/std(r−rf)·√N; sortino = mean(r−rf)·N / (√mean(min(r−rf,0)²)·√N);
-cagr_pct = (final/cash)^(N/bars) − 1; calmar = cagr / max drawdown; max_drawdown_pct is positive (25 = 25 % below
-the peak); alpha/beta against buy & hold. These are vectorbt's formulas. Trade metrics count closed trades only
-(open trades: `.open_trade`, `open_trade_pnl`): win_rate_pct, profit_factor (Σ win pnl / |Σ loss pnl|, vectorbt's;
-backtesting.py sums percent returns), expectancy_pct (mean pnl_pct), avg_trade_pct (geometric, as backtesting.py),
-sqn. exposure_pct counts bars during which a position was held (entry to exit bar, as backtesting.py).
-backtesting.py annualises Sharpe/Sortino from daily returns and 252/365 days, so those differ from its numbers.
-
-```rhai
-let bars = klines("demo:BTC", "1h");
-let fast = sma(bars.close, 10);
-let slow = sma(bars.close, 30);
-let s = strategy(#{ name: "sma cross", entry: crossover(fast, slow), exit: crossunder(fast, slow), stop_loss_pct: 3 });
-let r = backtest(bars, s, #{ cash: 10000, fee_pct: 0.1 });
-r.stats.sharpe
-```"#;
-
-const STRATEGY_DOC: &str = r#"Builds a strategy from signals (vectorized) or an `on_bar` function (per bar).
-
-Vectorized: `entry`, `exit`, `short_entry`, `short_exit` are bool Series (one value per bar). Per bar: `on_bar` is a
-closure `|ctx| { ... }`, `Fn("on_bar")` or the name of a cell function; it runs at every bar's close and places orders
-through `ctx` (see `help("Ctx.buy")`). Options: `name`, `size_pct` (default 100) or `qty` or `cash`, volatility sizing
-`risk_pct` + `atr_mult` (2) + `atr_period` (14), and exits for every entry: `stop_loss_pct`, `take_profit_pct`,
-`trailing_stop_pct`. A cell-level `fn on_bar(ctx)` cannot read cell variables (Rhai functions are pure); use a closure
-to capture precomputed series.
-
-No look-ahead: `ctx` reads only the current and earlier bars, and while `on_bar` runs every captured series or bars
-table as long as the tested bars ends at the current bar (`fast[-1]` is the current value, `bars.len()` is
-`ctx.bar_index + 1`, `bars.close[ctx.bar_index + 1]` is an error); loading bars or `shift(-n)` inside `on_bar` is
-refused. Series of another length (another token or timeframe) are not cut: `align` them to the bars first.
-
-Speed: an `on_bar` made of `let`, `if`/`else` (also as a value), `return`, numbers, bools, `+ - * / %`, comparisons,
-`&& || !`, `abs` `min` `max`, its own variables, captured values (and fields of captured maps, `ctx.value(m.hist)`),
-option maps and `ctx` (its getters, prices, `value`, orders) is compiled once per run: an SMA cross costs about 0.2 µs
-per bar in a release build. Anything else (loops, strings, other function calls, `print`, assigning to a captured
-variable) runs the whole function in the Rhai interpreter, about 1.6 µs per bar. Results are identical either way;
-`interpret: true` forces the interpreter.
-
-```rhai
-let fast = sma(bars.close, 10);
-let slow = sma(bars.close, 30);
-let a = strategy(#{ name: "cross", entry: crossover(fast, slow), exit: crossunder(fast, slow), take_profit_pct: 8 });
-let b = strategy(#{ name: "cross per bar", on_bar: |ctx| {
-    let f = ctx.value(fast); let s = ctx.value(slow);
-    if ctx.position == 0 && f > s { ctx.buy(#{ stop_loss_pct: 3 }); } else if ctx.position > 0 && f < s { ctx.exit(); }
-} });
-```"#;
-
 impl Render for StrategyValue {
     fn render(&self) -> MimeBundle {
         if let Some(bot) = &self.bot {
@@ -438,25 +357,18 @@ fn backtests_frame(rt: &Runtime, limit: usize) -> RhaiResult<Frame> {
 }
 
 pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
-    api.family("Strategy");
     api.engine
         .register_type_with_name::<StrategyValue>("Strategy");
-    api.func(
-        "strategy",
-        &["spec: map"],
-        "Strategy",
-        STRATEGY_DOC,
-        |m: Map| strategy_from(&m),
-    );
+    api.func("strategy", &["spec: map"], "Strategy", |m: Map| {
+        strategy_from(&m)
+    });
     ctx::register(api);
-    api.family("Backtest");
     result::register(api);
     let r = rt.clone();
     api.func(
         "backtest",
         &["bars: Bars | map", "strategy: Strategy | fn | string"],
         "BacktestResult",
-        BACKTEST_DOC,
         move |nctx: NativeCallContext, bars: Dynamic, s: Dynamic| {
             run_backtest(&nctx, &r, &bars, &s, &Map::new())
         },
@@ -470,25 +382,16 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
             "opts: map",
         ],
         "BacktestResult",
-        BACKTEST_DOC,
         move |nctx: NativeCallContext, bars: Dynamic, s: Dynamic, o: Map| {
             run_backtest(&nctx, &r, &bars, &s, &o)
         },
     );
-    let bdoc = "Lists stored backtest runs (newest first, default 50) as a frame: id, created_at, name, status, key stats and \
-the input data's hash (equal hashes mean identical input bars).\n\n```rhai\nbacktests()\n```";
     let r = rt.clone();
-    api.func("backtests", &[], "Frame", bdoc, move || {
-        backtests_frame(&r, 50)
+    api.func("backtests", &[], "Frame", move || backtests_frame(&r, 50));
+    let r = rt.clone();
+    api.func("backtests", &["limit: int"], "Frame", move |n: INT| {
+        backtests_frame(&r, n.max(0) as usize)
     });
-    let r = rt.clone();
-    api.func(
-        "backtests",
-        &["limit: int"],
-        "Frame",
-        bdoc,
-        move |n: INT| backtests_frame(&r, n.max(0) as usize),
-    );
     optimize::register(api, rt);
 }
 

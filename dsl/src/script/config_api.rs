@@ -11,26 +11,6 @@ use rhai::{Dynamic, Map};
 use serde_json::Value;
 use std::sync::Arc;
 
-const DOC: &str = r#"A strategy from an AVE bot config (a map, or its JSON text), as chat-to-bot platforms write them.
-
-`conditions` (all must hold; `logic: "any"` for either): `price_drop` / `price_rise` with `threshold` (percent) over
-`timeframe` ("15m", "1h", "24h": close against the close one timeframe earlier); `volume_spike` with `threshold`
-(percent above the volume of the previous timeframe) over `timeframe`; `price_level` with `price` and `direction`
-("above" | "below": the close crosses it). Actions fire when the conditions BECOME true (once per event, as a polling
-bot does): `buy` spends `amount_percent` of the cash at that moment, `sell` sells `amount_percent` of the position;
-market orders at the next bar's open. `risk_management`: `stop_loss_percent`, `take_profit_percent`,
-`trailing_stop_percent` on every buy (checked inside each bar, see `help("backtest")`). `token`/`chain` are recorded;
-the backtest trades the bars you give it. Numbers may be strings ("5").
-
-```rhai
-let bot = strategy_from_config(#{
-    conditions: [#{ type: "price_drop", token: "PEPE", chain: "bsc", threshold: 5, timeframe: "1h" }],
-    actions: [#{ type: "buy", amount_percent: 10, token: "PEPE" }],
-    risk_management: #{ stop_loss_percent: 3, take_profit_percent: 10 },
-});
-backtest(klines("demo:PEPE", "5m"), bot, #{ cash: 1000, fee_pct: 0.3 })
-```"#;
-
 /// A script value as JSON (maps, arrays, strings, numbers, bools, unit → null).
 pub fn to_json(v: &Dynamic) -> RhaiResult<Value> {
     if v.is_unit() {
@@ -86,19 +66,16 @@ fn from_config(v: &Value) -> RhaiResult<StrategyValue> {
 }
 
 pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
-    api.family("Strategy");
     api.func(
         "strategy_from_config",
         &["config: map"],
         "Strategy",
-        DOC,
         |m: Map| from_config(&to_json(&Dynamic::from_map(m))?),
     );
     api.func(
         "strategy_from_config",
         &["json: string"],
         "Strategy",
-        DOC,
         |s: &str| {
             let v: Value = serde_json::from_str(s)
                 .map_err(|e| rt_err(format!("the bot config is not valid JSON: {e}")))?;

@@ -152,7 +152,6 @@ fn read_opts(opts: &Map, what: &str) -> RhaiResult<(Option<Interval>, Option<Str
 
 pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     api.engine.register_type_with_name::<Bars>("Bars");
-    api.family("Data");
     let s: Svc = Arc::new(OnceLock::new());
     register_sources(api, rt, &s);
     register_market(api, rt, &s);
@@ -160,21 +159,12 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     register_bars(api);
 }
 
-const KLINES_DOC: &str = "Candles (OHLCV bars) of a token: AVE Cloud for `<address>-<chain>` ids, the embedded synthetic feed for `demo:<NAME>`.\n\n\
-`interval` is one of `1m 5m 15m 30m 1h 2h 4h 1d 3d 1w 1M`. Options: `from`, `to` (unix seconds or \"YYYY-MM-DD[ HH:MM]\" UTC) and \
-`limit` (at most this many bars; default 1000 ending now, or ending at the demo anchor 2025-06-01). Without `to` the range runs up \
-to now and the last bar may still be forming. AVE bars are cached in SQLite under STRATBOOK_HOME: a range already fetched is served \
-without the network (STRATBOOK_OFFLINE=1 never touches it). Minutes without trades have no bar: see `.gaps`.\n\n\
-```rhai\nlet bars = klines(\"demo:PEPE\", \"1h\");\nlet btc = klines(\"demo:BTC\", \"1d\", #{ from: \"2025-01-01\", to: \"2025-05-31\" });\n\
-let sol = klines(\"So11111111111111111111111111111111111111112-solana\", \"15m\", #{ limit: 500 });\n```";
-
 fn register_sources(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
     let (s1, r1) = (s.clone(), rt.clone());
     api.func(
         "klines",
         &["id: string", "interval: string"],
         "Bars",
-        KLINES_DOC,
         move |id: &str, iv: &str| fetch(&s1, &r1, id, Kind::Token, iv, &Map::new()),
     );
     let (s2, r2) = (s.clone(), rt.clone());
@@ -182,18 +172,13 @@ fn register_sources(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
         "klines",
         &["id: string", "interval: string", "opts: map"],
         "Bars",
-        KLINES_DOC,
         move |id: &str, iv: &str, o: Map| fetch(&s2, &r2, id, Kind::Token, iv, &o),
     );
-    const PAIR_DOC: &str = "Candles of a trading pair (pool) via AVE's pair endpoint; same options as `klines`.\n\n\
-Use it when a token trades in several pools and you want one pool's prices (see `token(id).pairs`).\n\n\
-```rhai\nlet pool = pair_klines(\"9d9mb8kooFfaD3SctgZtkxQypkshx6ezhbKio89ixyy2-solana\", \"5m\", #{ limit: 300 });\n```";
     let (s3, r3) = (s.clone(), rt.clone());
     api.func(
         "pair_klines",
         &["pair_id: string", "interval: string"],
         "Bars",
-        PAIR_DOC,
         move |id: &str, iv: &str| fetch(&s3, &r3, id, Kind::Pair, iv, &Map::new()),
     );
     let (s4, r4) = (s.clone(), rt.clone());
@@ -201,28 +186,19 @@ Use it when a token trades in several pools and you want one pool's prices (see 
         "pair_klines",
         &["pair_id: string", "interval: string", "opts: map"],
         "Bars",
-        PAIR_DOC,
         move |id: &str, iv: &str, o: Map| fetch(&s4, &r4, id, Kind::Pair, iv, &o),
     );
-    api.func(
-        "demo_tokens",
-        &[],
-        "array",
-        "The demo feed's tokens: `#{ id, description }` each. Synthetic, deterministic prices; no key, no network.\n\n\
-History runs 2021-06-01 to 2025-06-01 (UTC) at every interval; a bar at a given time never changes.\n\n\
-```rhai\nfor t in demo_tokens() { print(`${t.id}: ${t.description}`); }\nlet pepe = klines(demo_tokens()[0].id, \"4h\");\n```",
-        || -> Array {
-            demo::demo_tokens()
-                .into_iter()
-                .map(|(id, d)| {
-                    let mut m = Map::new();
-                    m.insert("id".into(), id.into());
-                    m.insert("description".into(), d.into());
-                    Dynamic::from_map(m)
-                })
-                .collect()
-        },
-    );
+    api.func("demo_tokens", &[], "array", || -> Array {
+        demo::demo_tokens()
+            .into_iter()
+            .map(|(id, d)| {
+                let mut m = Map::new();
+                m.insert("id".into(), id.into());
+                m.insert("description".into(), d.into());
+                Dynamic::from_map(m)
+            })
+            .collect()
+    });
 }
 
 fn register_market(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
@@ -231,10 +207,6 @@ fn register_market(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
         "prices",
         &["ids: array"],
         "map",
-        "Current prices of many tokens at once: id → `#{ price, change_24h_pct, tvl, volume_24h, updated_at }`.\n\n\
-Asks AVE in batches of 200 (with no TVL filter, so small tokens are kept). An id AVE does not know maps to `()` and is \
-named in a warning. `demo:` ids are answered by the demo feed (prices at 2025-06-01).\n\n\
-```rhai\nlet p = prices([\"demo:BTC\", \"demo:PEPE\"]);\nprint(p[\"demo:BTC\"].price);\n```",
         move |ids: Array| -> RhaiResult<Map> {
             let ids: Vec<String> = ids
                 .into_iter()
@@ -268,11 +240,12 @@ named in a warning. `demo:` ids are answered by the demo feed (prices at 2025-06
         "search_tokens",
         &["keyword: string"],
         "array",
-        "Finds tokens on AVE by symbol or contract address: `#{ token_id, symbol, name, chain, price, change_24h_pct, tvl, volume_24h, market_cap, holders, main_pair }` each.\n\n\
-Use a result's `token_id` with `klines`.\n\n```rhai\nlet found = search_tokens(\"PEPE\");\nlet bars = klines(found[0].token_id, \"1h\");\n```",
         move |kw: &str| -> RhaiResult<Array> {
             let list = svc(&s2, &r2).search_tokens(kw, Some(&r2.cancel)).rhai()?;
-            Ok(list.iter().map(|t| Dynamic::from_map(token_map(t))).collect())
+            Ok(list
+                .iter()
+                .map(|t| Dynamic::from_map(token_map(t)))
+                .collect())
         },
     );
     let (s3, r3) = (s.clone(), rt.clone());
@@ -280,37 +253,25 @@ Use a result's `token_id` with `klines`.\n\n```rhai\nlet found = search_tokens(\
         "token",
         &["id: string"],
         "map",
-        "Details of one AVE token: the fields of `search_tokens` plus `pairs` (its pools, as AVE sends them).\n\n\
-```rhai\nlet t = token(\"0x6982508145454ce325ddbe47a25d4ec3d2311933-eth\");\nprint(`${t.symbol} ${t.price} tvl ${t.tvl}`);\n```",
         move |id: &str| -> RhaiResult<Map> {
             let (t, pairs) = svc(&s3, &r3).token(id, Some(&r3.cancel)).rhai()?;
             let mut m = token_map(&t);
-            m.insert("pairs".into(), Dynamic::from_array(pairs.iter().map(json_to_dynamic).collect()));
+            m.insert(
+                "pairs".into(),
+                Dynamic::from_array(pairs.iter().map(json_to_dynamic).collect()),
+            );
             Ok(m)
         },
     );
     let (s4, r4) = (s.clone(), rt.clone());
-    api.func(
-        "chains",
-        &[],
-        "array",
-        "The chains AVE supports, as AVE describes them (`chain`, `name`, `case_sensitive`, …).\n\n\
-The `chain` value is the suffix of ids: `<address>-<chain>`.\n\n```rhai\nfor c in chains() { print(c.chain); }\n```",
-        move || -> RhaiResult<Array> {
-            let list = svc(&s4, &r4).chains(Some(&r4.cancel)).rhai()?;
-            Ok(list.iter().map(json_to_dynamic).collect())
-        },
-    );
+    api.func("chains", &[], "array", move || -> RhaiResult<Array> {
+        let list = svc(&s4, &r4).chains(Some(&r4.cancel)).rhai()?;
+        Ok(list.iter().map(json_to_dynamic).collect())
+    });
 }
 
 fn register_files(api: &mut Api) {
-    const CSV_DOC: &str = "Reads bars from a CSV file with columns `time, open, high, low, close[, volume]` (any case).\n\n\
-`time` may be unix seconds or milliseconds, or text like \"2025-01-31 12:00\" or RFC 3339 (UTC unless an offset is given). Rows \
-are sorted; the interval is the smallest time step unless given. Options: `interval`, `id` (default: the file name). Paths are \
-relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binance_btc_1h.csv\");\nlet other = read_csv(\"eth.csv\", #{ interval: \"4h\", id: \"ETH\" });\n```";
-    const PQ_DOC: &str = "Reads bars from a Parquet file (same columns and options as `read_csv`; datetime columns work too).\n\n\
-```rhai\nlet bars = read_parquet(\"btc_1h.parquet\");\n```";
-    api.func("read_csv", &["path: string"], "Bars", CSV_DOC, |p: &str| {
+    api.func("read_csv", &["path: string"], "Bars", |p: &str| {
         not_in_on_bar("read_csv")?;
         files::read_csv(p, None, None).rhai()
     });
@@ -318,28 +279,20 @@ relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binanc
         "read_csv",
         &["path: string", "opts: map"],
         "Bars",
-        CSV_DOC,
         |p: &str, o: Map| {
             not_in_on_bar("read_csv")?;
             let (iv, id) = read_opts(&o, "read_csv")?;
             files::read_csv(p, iv, id.as_deref()).rhai()
         },
     );
-    api.func(
-        "read_parquet",
-        &["path: string"],
-        "Bars",
-        PQ_DOC,
-        |p: &str| {
-            not_in_on_bar("read_parquet")?;
-            files::read_parquet(p, None, None).rhai()
-        },
-    );
+    api.func("read_parquet", &["path: string"], "Bars", |p: &str| {
+        not_in_on_bar("read_parquet")?;
+        files::read_parquet(p, None, None).rhai()
+    });
     api.func(
         "read_parquet",
         &["path: string", "opts: map"],
         "Bars",
-        PQ_DOC,
         |p: &str, o: Map| {
             not_in_on_bar("read_parquet")?;
             let (iv, id) = read_opts(&o, "read_parquet")?;
@@ -351,7 +304,6 @@ relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binanc
         "to_csv",
         &["path: string"],
         "()",
-        "Writes the bars to a CSV file: `time` (unix seconds), `open, high, low, close, volume`.\n\n```rhai\nklines(\"demo:BTC\", \"1h\").to_csv(\"btc_1h.csv\");\n```",
         |b: &mut Bars, p: &str| files::write_csv(b, p).rhai(),
     );
     api.method(
@@ -359,81 +311,46 @@ relative to the notebook's folder.\n\n```rhai\nlet mine = read_csv(\"data/binanc
         "to_parquet",
         &["path: string"],
         "()",
-        "Writes the bars to a Parquet file (same columns as `to_csv`).\n\n```rhai\nklines(\"demo:ETH\", \"15m\").to_parquet(\"eth_15m.parquet\");\n```",
         |b: &mut Bars, p: &str| files::write_parquet(b, p).rhai(),
     );
 }
 
 fn register_bars(api: &mut Api) {
     macro_rules! column {
-        ($name:literal, $field:ident, $what:literal) => {
-            api.getter(
-                "Bars",
-                $name,
-                "Series",
-                concat!("The ", $what, " of each bar, as a Series.\n\n```rhai\nlet bars = klines(\"demo:BTC\", \"1h\");\nlet x = bars.", $name, ";\n```"),
-                |b: &mut Bars| b.$field.clone(),
-            );
+        ($name:literal, $field:ident) => {
+            api.getter("Bars", $name, "Series", |b: &mut Bars| b.$field.clone());
         };
     }
-    column!("open", open, "opening price");
-    column!("high", high, "highest price");
-    column!("low", low, "lowest price");
-    column!("close", close, "closing price");
-    column!("volume", volume, "traded volume");
-    api.getter(
-        "Bars",
-        "time",
-        "Series",
-        "Each bar's open time in unix seconds (UTC), as a Series. A bar's values are known at its close (open time + interval).\n\n```rhai\nlet t = klines(\"demo:BTC\", \"1h\").time;\nprint(t[-1]);\n```",
-        |b: &mut Bars| b.time_series(),
-    );
-    api.getter("Bars", "id", "string", "The token or pair id of the bars.\n\n```rhai\nprint(klines(\"demo:SOL\", \"1d\").id);\n```", |b: &mut Bars| b.id.to_string());
-    api.getter(
-        "Bars",
-        "interval",
-        "string",
-        "The bar interval name (\"1m\" … \"1M\").\n\n```rhai\nprint(klines(\"demo:SOL\", \"4h\").interval);\n```",
-        |b: &mut Bars| b.interval.name().to_string(),
-    );
-    api.getter(
-        "Bars",
-        "source",
-        "string",
-        "Where the bars came from: the demo feed (synthetic), AVE Cloud, a file, or derived.\n\n```rhai\nprint(klines(\"demo:SOL\", \"4h\").source);\n```",
-        |b: &mut Bars| b.source.label(),
-    );
-    api.getter(
-        "Bars",
-        "gaps",
-        "array",
-        "Missing bars (intervals with no trades), not filled: `#{ time, missing }` each, `time` being the first missing bar.\n\n```rhai\nlet bars = read_csv(\"mine.csv\");\nfor g in bars.gaps { print(`${g.missing} bars missing from ${g.time}`); }\n```",
-        |b: &mut Bars| -> Array {
-            b.gaps
-                .iter()
-                .map(|&(t, n)| {
-                    let mut m = Map::new();
-                    m.insert("time".into(), (t as INT).into());
-                    m.insert("missing".into(), (n as INT).into());
-                    Dynamic::from_map(m)
-                })
-                .collect()
-        },
-    );
-    api.method(
-        "Bars",
-        "len",
-        &[],
-        "int",
-        "The number of bars.\n\n```rhai\nprint(klines(\"demo:BTC\", \"1h\").len());\n```",
-        |b: &mut Bars| visible(b.len()) as INT,
-    );
+    column!("open", open);
+    column!("high", high);
+    column!("low", low);
+    column!("close", close);
+    column!("volume", volume);
+    api.getter("Bars", "time", "Series", |b: &mut Bars| b.time_series());
+    api.getter("Bars", "id", "string", |b: &mut Bars| b.id.to_string());
+    api.getter("Bars", "interval", "string", |b: &mut Bars| {
+        b.interval.name().to_string()
+    });
+    api.getter("Bars", "source", "string", |b: &mut Bars| b.source.label());
+    api.getter("Bars", "gaps", "array", |b: &mut Bars| -> Array {
+        b.gaps
+            .iter()
+            .map(|&(t, n)| {
+                let mut m = Map::new();
+                m.insert("time".into(), (t as INT).into());
+                m.insert("missing".into(), (n as INT).into());
+                Dynamic::from_map(m)
+            })
+            .collect()
+    });
+    api.method("Bars", "len", &[], "int", |b: &mut Bars| {
+        visible(b.len()) as INT
+    });
     api.method(
         "Bars",
         "head",
         &["n: int"],
         "Bars",
-        "The first `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").head(3)\n```",
         |b: &mut Bars, n: INT| b.head((n.max(0) as usize).min(visible(b.len()))),
     );
     api.method(
@@ -441,7 +358,6 @@ fn register_bars(api: &mut Api) {
         "tail",
         &["n: int"],
         "Bars",
-        "The last `n` bars.\n\n```rhai\nklines(\"demo:BTC\", \"1d\").tail(3)\n```",
         |b: &mut Bars, n: INT| {
             let end = visible(b.len());
             b.slice(end.saturating_sub(n.max(0) as usize), end)
@@ -452,28 +368,18 @@ fn register_bars(api: &mut Api) {
         "resample",
         &["interval: string"],
         "Bars",
-        "Bars of a coarser interval: first open, highest high, lowest low, last close, summed volume, bucketed by interval start in UTC \
-(weeks start Monday, months are calendar months). Only to a coarser whole multiple; otherwise an error lists the valid targets.\n\n\
-```rhai\nlet h4 = klines(\"demo:ETH\", \"15m\", #{ limit: 2000 }).resample(\"4h\");\n```",
         |b: &mut Bars, iv: &str| seen(b).resample(interval(iv)?).rhai(),
     );
-    const ALIGN_DOC: &str = "Shows higher-timeframe (HTF) bars or a series computed on them on lower-timeframe (LTF) bars, without look-ahead.\n\n\
-An HTF bar becomes visible on an LTF bar only once it has CLOSED by that LTF bar's close: the 00:00–04:00 4h bar appears on the \
-03:00 1h bar and stays until the next 4h bar closes; before the first HTF close the values are NaN.\n\n\
-```rhai\nlet h1 = klines(\"demo:BTC\", \"1h\", #{ limit: 2000 });\nlet h4 = h1.resample(\"4h\");\n\
-let trend = align(sma(h4.close, 20), h4, h1);   // a 4h SMA on 1h bars\nlet h4_on_h1 = align(h4, h1);              // whole 4h bars on 1h bars\nlet up = h1.close > trend;\n```";
     api.func(
         "align",
         &["htf: Bars", "ltf: Bars"],
         "Bars",
-        ALIGN_DOC,
         |h: Bars, l: Bars| h.align_to(&l).rhai(),
     );
     api.func(
         "align",
         &["values: Series", "htf: Bars", "ltf: Bars"],
         "Series",
-        ALIGN_DOC,
         |v: Series, h: Bars, l: Bars| resample::align_series(&v, &h, &l).rhai(),
     );
     api.method(
@@ -481,7 +387,6 @@ let trend = align(sma(h4.close, 20), h4, h1);   // a 4h SMA on 1h bars\nlet h4_o
         "align_to",
         &["ltf: Bars"],
         "Bars",
-        ALIGN_DOC,
         |h: &mut Bars, l: Bars| h.align_to(&l).rhai(),
     );
 }

@@ -1,6 +1,9 @@
 //! The documentation of every built-in: signature, one-line summary, body and a Rhai example.
 //! The same text backs `help()`, the kernel's completion and inspect, and the generated reference.
+//! Signatures come from the registration; family and text from the Markdown pages
+//! ([`super::doc_source`]).
 
+use super::doc_source;
 use std::collections::BTreeMap;
 
 /// One documented name (all its overloads share one entry).
@@ -39,22 +42,49 @@ impl FnDoc {
 #[derive(Clone, Debug, Default)]
 pub struct Docs {
     entries: BTreeMap<String, FnDoc>,
+    /// Keys registered without a Markdown section (a test keeps this empty).
+    missing: Vec<String>,
+}
+
+/// The key of a name in the Markdown pages: `name`, or `Type.name` for a method or property.
+pub fn key(name: &str, receiver: Option<&str>) -> String {
+    match receiver {
+        Some(r) => format!("{r}.{name}"),
+        None => name.to_string(),
+    }
 }
 
 impl Docs {
-    /// Adds a signature to `name` (creating the entry on first use; the first doc given wins).
-    pub fn add(
+    /// Adds a signature to `name` (creating the entry on first use, with the family and text of
+    /// its Markdown section).
+    pub fn add(&mut self, name: &str, signature: &str, receiver: Option<&str>) {
+        let key = key(name, receiver);
+        let found = doc_source::lookup(&key);
+        if found.is_none() && !self.missing.contains(&key) {
+            self.missing.push(key.clone());
+        }
+        let (family, doc) = found.unwrap_or(("Undocumented", ""));
+        self.insert(key, name, family, doc, receiver, signature);
+    }
+
+    /// Documents the topic `name` (`help("indicators")`) with the intro of `family`'s page.
+    pub fn add_intro(&mut self, name: &str, family: &str) {
+        let doc = doc_source::intro(family);
+        if doc.is_none() && !self.missing.contains(&name.to_string()) {
+            self.missing.push(name.to_string());
+        }
+        self.insert(name.into(), name, family, doc.unwrap_or(""), None, name);
+    }
+
+    fn insert(
         &mut self,
-        family: &str,
+        key: String,
         name: &str,
-        signature: &str,
+        family: &str,
         doc: &str,
         receiver: Option<&str>,
+        signature: &str,
     ) {
-        let key = match receiver {
-            Some(r) => format!("{r}.{name}"),
-            None => name.to_string(),
-        };
         let e = self.entries.entry(key).or_insert_with(|| FnDoc {
             name: name.into(),
             family: family.into(),
@@ -62,12 +92,24 @@ impl Docs {
             doc: doc.trim().to_string(),
             receiver: receiver.map(str::to_string),
         });
-        if e.doc.is_empty() {
-            e.doc = doc.trim().to_string();
-        }
         if !e.signatures.iter().any(|s| s == signature) {
             e.signatures.push(signature.to_string());
         }
+    }
+
+    /// The text of a registered key (`sma`, `Series.shift`), for registering it with the engine.
+    pub fn text(&self, key: &str) -> &str {
+        self.entries.get(key).map_or("", |d| d.doc.as_str())
+    }
+
+    /// Keys registered without a Markdown section, in registration order.
+    pub fn missing(&self) -> &[String] {
+        &self.missing
+    }
+
+    /// Every documented key (`sma`, `Series.shift`).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
     }
 
     /// A free function (`name`) or, failing that, the first method/property of that name.

@@ -159,53 +159,46 @@ fn plot_frame(f: &Frame, opts: &Map) -> RhaiResult<super::display_api::Rich> {
 
 pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
     api.engine.register_type_with_name::<Frame>("Frame");
-    api.family("Display");
-    api.func(
-        "table",
-        &["rows: array"],
-        "Frame",
-        "A table from an array of maps, one per row (displays as an HTML table with a text twin).\n\n```rhai\nlet rows = [];\nfor n in [10, 20, 50] { rows.push(#{ period: n, last_sma: sma(close, n).last() }); }\ntable(rows)\n```",
-        |rows: Array| from_rows(&rows),
-    );
-    api.family("Frame");
-    api.method(
-        "Frame",
-        "len",
-        &[],
-        "int",
-        "Number of rows.\n\n```rhai\nresult.trades.len()\n```",
-        |f: &mut Frame| f.len() as INT,
-    );
-    api.getter(
-        "Frame",
-        "columns",
-        "array",
-        "Column names.\n\n```rhai\nresult.trades.columns\n```",
-        |f: &mut Frame| -> Array { f.names().into_iter().map(Dynamic::from).collect() },
-    );
+    api.func("table", &["rows: array"], "Frame", |rows: Array| {
+        from_rows(&rows)
+    });
+    api.method("Frame", "len", &[], "int", |f: &mut Frame| f.len() as INT);
+    api.getter("Frame", "columns", "array", |f: &mut Frame| -> Array {
+        f.names().into_iter().map(Dynamic::from).collect()
+    });
     api.engine
         .register_indexer_get(|f: &mut Frame, name: &str| column(f, name));
-    api.doc_only(
-        "[]",
-        "Frame[name: string] -> Series | array",
-        "A column: numbers and times as a Series, text as an array.\n\n```rhai\nlet pnl = result.trades[\"pnl\"];\npnl.sum()\n```",
-        Some("Frame"),
+    api.doc_only("[]", "Frame[name: string] -> Series | array", Some("Frame"));
+    api.method(
+        "Frame",
+        "column",
+        &["name: string"],
+        "Series | array",
+        |f: &mut Frame, name: &str| column(f, name),
     );
-    api.method("Frame", "column", &["name: string"], "Series | array", "A column by name (numbers as a Series, text as an array).\n\n```rhai\nresult.trades.column(\"pnl_pct\").mean()\n```", |f: &mut Frame, name: &str| column(f, name));
-    api.method("Frame", "row", &["i: int"], "map", "Row `i` as a map (negative counts from the end).\n\n```rhai\nresult.trades.row(0).exit_reason\n```", |f: &mut Frame, i: INT| -> RhaiResult<Map> {
-        let n = f.len() as INT;
-        let j = if i < 0 { n + i } else { i };
-        f.row(j.max(0) as usize).ok_or_else(|| rt_err(format!("row {i} is out of range for a frame of {n} rows")))
-    });
-    api.method("Frame", "rows", &[], "array", "Every row as a map (copies: meant for small frames).\n\n```rhai\nfor t in result.trades.rows() { print(t.pnl); }\n```", |f: &mut Frame| -> Array {
-        (0..f.len()).filter_map(|i| f.row(i)).map(Dynamic::from_map).collect()
+    api.method(
+        "Frame",
+        "row",
+        &["i: int"],
+        "map",
+        |f: &mut Frame, i: INT| -> RhaiResult<Map> {
+            let n = f.len() as INT;
+            let j = if i < 0 { n + i } else { i };
+            f.row(j.max(0) as usize)
+                .ok_or_else(|| rt_err(format!("row {i} is out of range for a frame of {n} rows")))
+        },
+    );
+    api.method("Frame", "rows", &[], "array", |f: &mut Frame| -> Array {
+        (0..f.len())
+            .filter_map(|i| f.row(i))
+            .map(Dynamic::from_map)
+            .collect()
     });
     api.method(
         "Frame",
         "head",
         &["n: int"],
         "Frame",
-        "The first `n` rows.\n\n```rhai\nresult.trades.head(5)\n```",
         |f: &mut Frame, n: INT| f.head(n.max(0) as usize),
     );
     api.method(
@@ -213,7 +206,6 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         "tail",
         &["n: int"],
         "Frame",
-        "The last `n` rows.\n\n```rhai\nresult.signals.tail(5)\n```",
         |f: &mut Frame, n: INT| f.tail(n.max(0) as usize),
     );
     api.method(
@@ -221,7 +213,6 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         "sort",
         &["column: string", "descending: bool"],
         "Frame",
-        "Rows sorted by a column (NaN last).\n\n```rhai\nresult.trades.sort(\"pnl\", true).head(3)   // the three best trades\n```",
         |f: &mut Frame, c: &str, desc: bool| f.sort_by(c, desc).rhai(),
     );
     api.method(
@@ -229,7 +220,6 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         "plot",
         &["opts: map"],
         "Plot",
-        "A heatmap of a sweep: `#{ x: \"fast\", y: \"slow\", metric: \"sharpe\" }` (columns). A frame from `optimize` over two\nparameters knows its columns, so `plot(ranked)` is enough.\n\n```rhai\nplot(ranked, #{ x: \"fast\", y: \"slow\", metric: \"sharpe\" })\n```",
         |f: &mut Frame, o: Map| plot_frame(f, &o),
     );
     api.engine
@@ -239,7 +229,6 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         "to_csv",
         &["path: string"],
         "()",
-        "Writes the frame as CSV.\n\n```rhai\nresult.trades.to_csv(\"trades.csv\");\n```",
         |f: &mut Frame, p: &str| f.to_csv(p).rhai(),
     );
 }

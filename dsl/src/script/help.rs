@@ -63,10 +63,10 @@ pub fn overview(docs: &Docs) -> String {
 
 /// The text of `help("name")`.
 pub fn topic(docs: &Docs, name: &str) -> String {
-    if let Some((ty, m)) = name.split_once('.') {
-        if let Some(d) = docs.method(ty, m) {
-            return d.render();
-        }
+    if let Some((ty, m)) = name.split_once('.')
+        && let Some(d) = docs.method(ty, m)
+    {
+        return d.render();
     }
     let methods: Vec<_> = docs.methods_of(name).collect();
     if !methods.is_empty() {
@@ -98,13 +98,7 @@ pub fn topic(docs: &Docs, name: &str) -> String {
 }
 
 pub fn document(docs: &mut Docs) {
-    docs.add(
-        "General",
-        "help",
-        "help() / help(name: string)",
-        "Lists the built-ins by family, or shows one with its signature and an example.\n\n```rhai\nhelp();\nhelp(\"sma\");\nhelp(\"Series\");\n```",
-        None,
-    );
+    docs.add("help", "help() / help(name: string)", None);
 }
 
 pub fn register(engine: &mut Engine, rt: &Arc<Runtime>, docs: Arc<Docs>) {

@@ -11,8 +11,6 @@ use crate::series::Series;
 use rhai::{Dynamic, FLOAT, INT, Map};
 use std::sync::Arc;
 
-mod docs;
-
 /// A period from a script: a whole number of bars, 1 or more.
 fn period(name: &str, n: INT) -> RhaiResult<usize> {
     usize::try_from(n).ok().filter(|&p| p >= 1).ok_or_else(|| {
@@ -55,23 +53,21 @@ type BarsFn = fn(&Bars, usize) -> Result<Vec<f64>>;
 
 /// `name(src, period)`, an optional `name(src)` with a default period, and `src.name(period)`.
 fn series_period(api: &mut Api, name: &'static str, f: SeriesFn, default: Option<INT>) {
-    let doc = docs::doc(name);
     let call = move |s: Series, n: INT| series(f(s.values(), period(name, n)?));
-    api.func(name, &["src: Series", "period: int"], "Series", doc, call);
-    api.method("Series", name, &["period: int"], "Series", doc, call);
+    api.func(name, &["src: Series", "period: int"], "Series", call);
+    api.method("Series", name, &["period: int"], "Series", call);
     if let Some(d) = default {
         let call1 = move |s: Series| series(f(s.values(), d as usize));
-        api.func(name, &["src: Series"], "Series", doc, call1);
-        api.method("Series", name, &[], "Series", doc, call1);
+        api.func(name, &["src: Series"], "Series", call1);
+        api.method("Series", name, &[], "Series", call1);
     }
 }
 
 /// `name(bars, period)` and, with a default, `name(bars)`.
 fn bars_period(api: &mut Api, name: &'static str, f: BarsFn, default: INT) {
-    let doc = docs::doc(name);
     let call = move |b: Bars, n: INT| series(f(&b, period(name, n)?));
-    api.func(name, &["bars: Bars", "period: int"], "Series", doc, call);
-    api.func(name, &["bars: Bars"], "Series", doc, move |b: Bars| {
+    api.func(name, &["bars: Bars", "period: int"], "Series", call);
+    api.func(name, &["bars: Bars"], "Series", move |b: Bars| {
         series(f(&b, default as usize))
     });
 }
@@ -81,12 +77,10 @@ fn hlc(b: &Bars) -> (&[f64], &[f64], &[f64]) {
 }
 
 pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
-    api.family("Indicators");
-    api.doc_only("indicators", "indicators", docs::OVERVIEW, None);
+    api.docs.add_intro("indicators", "Indicators");
     register_series(api);
     register_bars(api);
     register_signals(api);
-    api.family("Patterns");
     register_patterns(api);
 }
 
@@ -104,8 +98,8 @@ fn register_series(api: &mut Api) {
     series_period(api, "pct_change", ind::pct_change, Some(1));
     series_period(api, "change", ind::change, Some(1));
     let cum = |s: Series| Series::new(ind::cum(s.values()));
-    api.func("cum", &["src: Series"], "Series", docs::doc("cum"), cum);
-    api.method("Series", "cum", &[], "Series", docs::doc("cum"), cum);
+    api.func("cum", &["src: Series"], "Series", cum);
+    api.method("Series", "cum", &[], "Series", cum);
 
     let macd = |s: Series, f: INT, sl: INT, g: INT| -> RhaiResult<Map> {
         let m = ind::macd(
@@ -121,29 +115,26 @@ fn register_series(api: &mut Api) {
             ("hist", m.hist),
         ]))
     };
-    let doc = docs::doc("macd");
     let params = ["src: Series", "fast: int", "slow: int", "signal: int"];
-    api.func("macd", &params, "map", doc, macd);
-    api.method("Series", "macd", &params[1..], "map", doc, macd);
+    api.func("macd", &params, "map", macd);
+    api.method("Series", "macd", &params[1..], "map", macd);
     let macd0 = move |s: Series| macd(s, 12, 26, 9);
-    api.func("macd", &["src: Series"], "map", doc, macd0);
-    api.method("Series", "macd", &[], "map", doc, macd0);
+    api.func("macd", &["src: Series"], "map", macd0);
+    api.method("Series", "macd", &[], "map", macd0);
 
     let bb = |s: Series, n: INT, k: FLOAT| -> RhaiResult<Map> {
         Ok(bands(
             ind::bbands(s.values(), period("bbands", n)?, k).rhai()?,
         ))
     };
-    let doc = docs::doc("bbands");
     let p3 = ["src: Series", "period: int", "mult: float"];
-    api.func("bbands", &p3, "map", doc, bb);
-    api.method("Series", "bbands", &p3[1..], "map", doc, bb);
+    api.func("bbands", &p3, "map", bb);
+    api.method("Series", "bbands", &p3[1..], "map", bb);
     let bbi = move |s: Series, n: INT, k: INT| bb(s, n, k as FLOAT);
     api.func(
         "bbands",
         &["src: Series", "period: int", "mult: int"],
         "map",
-        doc,
         bbi,
     );
     api.method(
@@ -151,28 +142,21 @@ fn register_series(api: &mut Api) {
         "bbands",
         &["period: int", "mult: int"],
         "map",
-        doc,
         bbi,
     );
     let bb2 = move |s: Series, n: INT| bb(s, n, 2.0);
-    api.func("bbands", &p3[..2], "map", doc, bb2);
-    api.method("Series", "bbands", &p3[1..2], "map", doc, bb2);
+    api.func("bbands", &p3[..2], "map", bb2);
+    api.method("Series", "bbands", &p3[1..2], "map", bb2);
     let bb1 = move |s: Series| bb(s, 20, 2.0);
-    api.func("bbands", &p3[..1], "map", doc, bb1);
-    api.method("Series", "bbands", &[], "map", doc, bb1);
+    api.func("bbands", &p3[..1], "map", bb1);
+    api.method("Series", "bbands", &[], "map", bb1);
 }
 
 fn register_bars(api: &mut Api) {
-    api.func(
-        "true_range",
-        &["bars: Bars"],
-        "Series",
-        docs::doc("true_range"),
-        |b: Bars| {
-            let (h, l, c) = hlc(&b);
-            Series::new(ind::true_range(h, l, c))
-        },
-    );
+    api.func("true_range", &["bars: Bars"], "Series", |b: Bars| {
+        let (h, l, c) = hlc(&b);
+        Series::new(ind::true_range(h, l, c))
+    });
     bars_period(
         api,
         "atr",
@@ -228,11 +212,8 @@ fn register_bars(api: &mut Api) {
             ("adx", d.adx),
         ]))
     };
-    let doc = docs::doc("dmi");
-    api.func("dmi", &["bars: Bars", "period: int"], "map", doc, dmi);
-    api.func("dmi", &["bars: Bars"], "map", doc, move |b: Bars| {
-        dmi(b, 14)
-    });
+    api.func("dmi", &["bars: Bars", "period: int"], "map", dmi);
+    api.func("dmi", &["bars: Bars"], "map", move |b: Bars| dmi(b, 14));
 
     let stoch = |b: Bars, k: INT, ks: INT, ds: INT| -> RhaiResult<Map> {
         let (h, l, c) = hlc(&b);
@@ -247,18 +228,17 @@ fn register_bars(api: &mut Api) {
         .rhai()?;
         Ok(map(vec![("k", s.k), ("d", s.d)]))
     };
-    let doc = docs::doc("stoch");
     let params = [
         "bars: Bars",
         "k_period: int",
         "k_smooth: int",
         "d_smooth: int",
     ];
-    api.func("stoch", &params, "map", doc, stoch);
-    api.func("stoch", &params[..2], "map", doc, move |b: Bars, k: INT| {
+    api.func("stoch", &params, "map", stoch);
+    api.func("stoch", &params[..2], "map", move |b: Bars, k: INT| {
         stoch(b, k, 3, 3)
     });
-    api.func("stoch", &params[..1], "map", doc, move |b: Bars| {
+    api.func("stoch", &params[..1], "map", move |b: Bars| {
         stoch(b, 14, 3, 3)
     });
 
@@ -266,15 +246,8 @@ fn register_bars(api: &mut Api) {
         let d = ind::donchian(b.high.values(), b.low.values(), period("donchian", n)?).rhai()?;
         Ok(bands(d))
     };
-    let doc = docs::doc("donchian");
-    api.func(
-        "donchian",
-        &["bars: Bars", "period: int"],
-        "map",
-        doc,
-        donchian,
-    );
-    api.func("donchian", &["bars: Bars"], "map", doc, move |b: Bars| {
+    api.func("donchian", &["bars: Bars", "period: int"], "map", donchian);
+    api.func("donchian", &["bars: Bars"], "map", move |b: Bars| {
         donchian(b, 20)
     });
 
@@ -284,20 +257,18 @@ fn register_bars(api: &mut Api) {
             ind::keltner(h, l, c, period("keltner", n)?, k).rhai()?,
         ))
     };
-    let doc = docs::doc("keltner");
     let p3 = ["bars: Bars", "period: int", "mult: float"];
-    api.func("keltner", &p3, "map", doc, keltner);
+    api.func("keltner", &p3, "map", keltner);
     api.func(
         "keltner",
         &["bars: Bars", "period: int", "mult: int"],
         "map",
-        doc,
         move |b: Bars, n: INT, k: INT| keltner(b, n, k as FLOAT),
     );
-    api.func("keltner", &p3[..2], "map", doc, move |b: Bars, n: INT| {
+    api.func("keltner", &p3[..2], "map", move |b: Bars, n: INT| {
         keltner(b, n, 2.0)
     });
-    api.func("keltner", &p3[..1], "map", doc, move |b: Bars| {
+    api.func("keltner", &p3[..1], "map", move |b: Bars| {
         keltner(b, 20, 2.0)
     });
 
@@ -305,24 +276,18 @@ fn register_bars(api: &mut Api) {
         let (h, l, c) = hlc(b);
         Series::new(ind::vwap(h, l, c, b.volume.values(), &b.time, anchor))
     };
-    let doc = docs::doc("vwap");
-    api.func("vwap", &["bars: Bars"], "Series", doc, move |b: Bars| {
+    api.func("vwap", &["bars: Bars"], "Series", move |b: Bars| {
         vwap(&b, Anchor::Day)
     });
     api.func(
         "vwap",
         &["bars: Bars", "anchor: string"],
         "Series",
-        doc,
         move |b: Bars, a: &str| -> RhaiResult<Series> { Ok(vwap(&b, Anchor::parse(a).rhai()?)) },
     );
-    api.func(
-        "obv",
-        &["bars: Bars"],
-        "Series",
-        docs::doc("obv"),
-        |b: Bars| Series::new(ind::obv(b.close.values(), b.volume.values())),
-    );
+    api.func("obv", &["bars: Bars"], "Series", |b: Bars| {
+        Series::new(ind::obv(b.close.values(), b.volume.values()))
+    });
 }
 
 fn register_signals(api: &mut Api) {
@@ -333,22 +298,15 @@ fn register_signals(api: &mut Api) {
         ),
         ("crossunder", ind::crossunder),
     ] {
-        let doc = docs::doc(name);
         let ss = move |a: Series, b: Series| Series::from_bools(f(a.values(), b.values()));
         let sf = move |a: Series, b: FLOAT| Series::from_bools(f(a.values(), &vec![b; a.len()]));
         let si = move |a: Series, b: INT| sf(a, b as FLOAT);
-        api.func(name, &["a: Series", "b: Series"], "Series(bool)", doc, ss);
-        api.func(
-            name,
-            &["a: Series", "level: float"],
-            "Series(bool)",
-            doc,
-            sf,
-        );
-        api.func(name, &["a: Series", "level: int"], "Series(bool)", doc, si);
-        api.method("Series", name, &["b: Series"], "Series(bool)", doc, ss);
-        api.method("Series", name, &["level: float"], "Series(bool)", doc, sf);
-        api.method("Series", name, &["level: int"], "Series(bool)", doc, si);
+        api.func(name, &["a: Series", "b: Series"], "Series(bool)", ss);
+        api.func(name, &["a: Series", "level: float"], "Series(bool)", sf);
+        api.func(name, &["a: Series", "level: int"], "Series(bool)", si);
+        api.method("Series", name, &["b: Series"], "Series(bool)", ss);
+        api.method("Series", name, &["level: float"], "Series(bool)", sf);
+        api.method("Series", name, &["level: int"], "Series(bool)", si);
     }
     for (name, f) in [
         (
@@ -357,20 +315,13 @@ fn register_signals(api: &mut Api) {
         ),
         ("falling", ind::falling),
     ] {
-        let doc = docs::doc(name);
         let call = move |s: Series, n: INT| -> RhaiResult<Series> {
             f(s.values(), period(name, n)?)
                 .map(Series::from_bools)
                 .rhai()
         };
-        api.func(
-            name,
-            &["src: Series", "period: int"],
-            "Series(bool)",
-            doc,
-            call,
-        );
-        api.method("Series", name, &["period: int"], "Series(bool)", doc, call);
+        api.func(name, &["src: Series", "period: int"], "Series(bool)", call);
+        api.method("Series", name, &["period: int"], "Series(bool)", call);
     }
 }
 
@@ -386,13 +337,9 @@ fn register_patterns(api: &mut Api) {
         ("strong_bear", patterns::strong_bear),
     ];
     for (name, f) in all {
-        api.func(
-            name,
-            &["bars: Bars"],
-            "Series(bool)",
-            docs::doc(name),
-            move |b: Bars| Series::from_bools(f(ohlc(&b))),
-        );
+        api.func(name, &["bars: Bars"], "Series(bool)", move |b: Bars| {
+            Series::from_bools(f(ohlc(&b)))
+        });
     }
 }
 

@@ -8,6 +8,7 @@ pub mod complete;
 pub mod config_api;
 pub mod data_api;
 pub mod display_api;
+pub mod doc_source;
 pub mod docs;
 pub mod errors;
 pub mod frame_api;

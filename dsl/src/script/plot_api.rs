@@ -23,140 +23,86 @@ const BARS_KEYS: &[&str] = &[
 const SIGNAL_KEYS: &[&str] = &["title", "from", "to", "width", "height", "overlays"];
 const RESULT_KEYS: &[&str] = &["title", "from", "to", "width", "height"];
 
-const RESULT_DOC: &str = "Plot a backtest's equity against buy & hold, with the drawdown beneath.\n\n\
-Options: `title`, `from`, `to`, `width`, `height`. The text part lists first/last/min/max of\n\
-equity and buy & hold and the max drawdown.\n\n\
-```rhai\nlet bars = klines(\"demo:PEPE\", \"1h\");\nlet fast = sma(bars.close, 10);\nlet slow = sma(bars.close, 30);\nlet r = backtest(bars, strategy(#{ entry: crossover(fast, slow), exit: crossunder(fast, slow) }));\nplot(r)\n```";
-
-const PLOT_DOC: &str = "Plot series as lines, or bars as candles (a close line when there are many bars).\n\n\
-`x` is a Series, an array of Series, a map of name → Series (names become the legend) or Bars.\n\
-Options: `title`, `time` (the Bars or a time Series the values belong to, for a date axis;\n\
-without it the x axis counts bars), `from`, `to` (unix seconds or \"YYYY-MM-DD[ HH:MM]\", UTC),\n\
-`width`, `height` (pixels, default 900 × 420). Long series are downsampled per pixel column, keeping\n\
-every high and low. The text part of the display lists first/last/min/max of each series.\n\n\
-```rhai\nlet bars = klines(\"demo:PEPE\", \"1h\");\ndisplay(plot(bars));\nplot(#{ close: bars.close, sma20: sma(bars.close, 20) }, #{ time: bars, from: \"2025-05-01\" })\n```";
-
-const CANDLES_DOC: &str = "Candles with indicator overlays and trade markers.\n\n\
-Options: `overlays` (a Series, an array of Series, or a map name → Series such as\n\
-`bbands(close, 20, 2.0)`), `trades` (a backtest result, its `.trades`, or an array of\n\
-`#{ time, price, kind }` with kind \"buy\" | \"short\" | \"exit\" | \"stop_loss\" | \"take_profit\"),\n\
-`title`, `from`, `to`, `width`, `height`. Markers: ▲ long entry, ▼ short entry, ▼ exit, ✕ stop-loss,\n\
-◆ take-profit, drawn at the fill price. More bars than pixels / 3 draw a close line instead.\n\n\
-```rhai\nlet bars = klines(\"demo:PEPE\", \"1h\").tail(150);\nplot_candles(bars, #{ overlays: #{ fast: sma(bars.close, 10), slow: sma(bars.close, 30) } })\n```";
-
-const SIGNALS_DOC: &str = "Signals (bool Series) over price: where each is true.\n\n\
-`signals` is a Series, an array of Series, or a map name → Series. Sparse signals (events such as\n\
-crossovers) are markers at the close: the first ▲, the second ▼, others ●. A signal true for runs\n\
-of bars (a state such as `close > sma`) is drawn as shaded spans. Options: `overlays`, `title`,\n\
-`from`, `to`, `width`, `height`.\n\n\
-```rhai\nlet bars = klines(\"demo:SOL\", \"4h\");\nlet fast = sma(bars.close, 10);\nlet slow = sma(bars.close, 30);\nplot_signals(bars, #{ buy: crossover(fast, slow), sell: crossunder(fast, slow) }, #{ overlays: #{ fast: fast, slow: slow } })\n```";
-
 pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
-    api.family("Plots");
     let sig_x = ["x: Series|Array|Map"];
     let sig_xo = ["x: Series|Array|Map", "opts: Map"];
-    api.func("plot", &sig_x, "Plot", PLOT_DOC, |s: Series| {
+    api.func("plot", &sig_x, "Plot", |s: Series| {
         plot_series(&[("series".into(), s)], &Map::new())
     });
-    api.func("plot", &sig_xo, "Plot", PLOT_DOC, |s: Series, o: Map| {
+    api.func("plot", &sig_xo, "Plot", |s: Series, o: Map| {
         plot_series(&[("series".into(), s)], &o)
     });
-    api.func("plot", &sig_x, "Plot", PLOT_DOC, |a: Array| {
+    api.func("plot", &sig_x, "Plot", |a: Array| {
         plot_series(&named("series", &Dynamic::from_array(a))?, &Map::new())
     });
-    api.func("plot", &sig_xo, "Plot", PLOT_DOC, |a: Array, o: Map| {
+    api.func("plot", &sig_xo, "Plot", |a: Array, o: Map| {
         plot_series(&named("series", &Dynamic::from_array(a))?, &o)
     });
-    api.func("plot", &sig_x, "Plot", PLOT_DOC, |m: Map| {
+    api.func("plot", &sig_x, "Plot", |m: Map| {
         plot_series(&named("series", &Dynamic::from_map(m))?, &Map::new())
     });
-    api.func("plot", &sig_xo, "Plot", PLOT_DOC, |m: Map, o: Map| {
+    api.func("plot", &sig_xo, "Plot", |m: Map, o: Map| {
         plot_series(&named("series", &Dynamic::from_map(m))?, &o)
     });
     api.func(
         "plot",
         &["result: BacktestResult"],
         "Plot",
-        RESULT_DOC,
         |r: ResultValue| plot_result(&r.result, &Map::new()),
     );
     api.func(
         "plot",
         &["result: BacktestResult", "opts: Map"],
         "Plot",
-        RESULT_DOC,
         |r: ResultValue, o: Map| plot_result(&r.result, &o),
     );
-    api.func("plot", &["bars: Bars"], "Plot", PLOT_DOC, |b: Bars| {
+    api.func("plot", &["bars: Bars"], "Plot", |b: Bars| {
         plot_candles(&b, &Map::new())
     });
     api.func(
         "plot",
         &["bars: Bars", "opts: Map"],
         "Plot",
-        PLOT_DOC,
         |b: Bars, o: Map| plot_candles(&b, &o),
     );
-    api.func(
-        "plot_candles",
-        &["bars: Bars"],
-        "Plot",
-        CANDLES_DOC,
-        |b: Bars| plot_candles(&b, &Map::new()),
-    );
+    api.func("plot_candles", &["bars: Bars"], "Plot", |b: Bars| {
+        plot_candles(&b, &Map::new())
+    });
     api.func(
         "plot_candles",
         &["bars: Bars", "opts: Map"],
         "Plot",
-        CANDLES_DOC,
         |b: Bars, o: Map| plot_candles(&b, &o),
     );
     let sig_s = ["bars: Bars", "signals: Series|Array|Map"];
     let sig_so = ["bars: Bars", "signals: Series|Array|Map", "opts: Map"];
-    api.func(
-        "plot_signals",
-        &sig_s,
-        "Plot",
-        SIGNALS_DOC,
-        |b: Bars, s: Series| plot_signals(&b, &[("signal".into(), s)], &Map::new()),
-    );
+    api.func("plot_signals", &sig_s, "Plot", |b: Bars, s: Series| {
+        plot_signals(&b, &[("signal".into(), s)], &Map::new())
+    });
     api.func(
         "plot_signals",
         &sig_so,
         "Plot",
-        SIGNALS_DOC,
         |b: Bars, s: Series, o: Map| plot_signals(&b, &[("signal".into(), s)], &o),
     );
-    api.func(
-        "plot_signals",
-        &sig_s,
-        "Plot",
-        SIGNALS_DOC,
-        |b: Bars, s: Array| {
-            plot_signals(&b, &named("signal", &Dynamic::from_array(s))?, &Map::new())
-        },
-    );
+    api.func("plot_signals", &sig_s, "Plot", |b: Bars, s: Array| {
+        plot_signals(&b, &named("signal", &Dynamic::from_array(s))?, &Map::new())
+    });
     api.func(
         "plot_signals",
         &sig_so,
         "Plot",
-        SIGNALS_DOC,
         |b: Bars, s: Array, o: Map| {
             plot_signals(&b, &named("signal", &Dynamic::from_array(s))?, &o)
         },
     );
-    api.func(
-        "plot_signals",
-        &sig_s,
-        "Plot",
-        SIGNALS_DOC,
-        |b: Bars, s: Map| plot_signals(&b, &named("signal", &Dynamic::from_map(s))?, &Map::new()),
-    );
+    api.func("plot_signals", &sig_s, "Plot", |b: Bars, s: Map| {
+        plot_signals(&b, &named("signal", &Dynamic::from_map(s))?, &Map::new())
+    });
     api.func(
         "plot_signals",
         &sig_so,
         "Plot",
-        SIGNALS_DOC,
         |b: Bars, s: Map, o: Map| plot_signals(&b, &named("signal", &Dynamic::from_map(s))?, &o),
     );
 }

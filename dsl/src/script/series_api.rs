@@ -9,15 +9,6 @@ use rhai::{Array, Dynamic, FLOAT, INT};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-const ARITH_DOC: &str = "Element-wise arithmetic on Series, with a number on either side (ints too).\n\
-A NaN on either side gives NaN (warm-up stays warm-up).\n\n```rhai\nlet range = bars.high - bars.low;\nlet mid = (bars.high + bars.low) / 2;\nlet pct = close / close.shift(1) * 100 - 100;\n```";
-
-const CMP_DOC: &str = "Element-wise comparison: a bool Series (a signal). Comparisons with NaN are false.\n\n\
-```rhai\nlet up = close > sma(close, 50);\nlet cheap = rsi(close, 14) < 30;\n```";
-
-const LOGIC_DOC: &str = "Combine signals: `a & b` (and), `a | b` (or), `!a` (not).\n\nRhai's `&&`/`||` work on single \
-bools only, so use `&` and `|` between Series.\n\n```rhai\nlet entry = crossover(fast, slow) & (rsi(close, 14) < 70);\nlet exit = crossunder(fast, slow) | (close < lowest(close, 20));\n```";
-
 macro_rules! arith {
     ($api:expr, $op:literal, $f:expr) => {{
         let f: fn(f64, f64) -> f64 = $f;
@@ -34,7 +25,6 @@ macro_rules! arith {
         $api.doc_only(
             $op,
             &format!("Series {} Series|number -> Series", $op),
-            ARITH_DOC,
             Some("Series"),
         );
     }};
@@ -56,7 +46,6 @@ macro_rules! cmp {
         $api.doc_only(
             $op,
             &format!("Series {} Series|number -> Series(bool)", $op),
-            CMP_DOC,
             Some("Series"),
         );
     }};
@@ -115,7 +104,6 @@ pub fn from_array(a: &Array) -> RhaiResult<Series> {
 
 pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
     api.engine.register_type_with_name::<Series>("Series");
-    api.family("Series");
 
     arith!(api, "+", |a, b| a + b);
     arith!(api, "-", |a, b| a - b);
@@ -140,66 +128,27 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
         .register_fn("|", |a: Series, b: bool| a.map_bool(|x| truthy(x) || b));
     api.engine
         .register_fn("!", |a: Series| a.map_bool(|x| !truthy(x)));
-    api.doc_only(
-        "&",
-        "Series & Series -> Series(bool)",
-        LOGIC_DOC,
-        Some("Series"),
-    );
+    api.doc_only("&", "Series & Series -> Series(bool)", Some("Series"));
 
     api.engine.register_indexer_get(index);
-    api.doc_only(
-        "[]",
-        "Series[i: int] -> float",
-        "The value at bar `i`; negative counts from the end (`s[-1]` is the last). Inside `on_bar` a series of the \
-tested bars ends at the current bar: `s[-1]` is the current value and a later index is an error.\n\n```rhai\nlet last = close[-1];\nlet first = close[0];\n```",
-        Some("Series"),
-    );
+    api.doc_only("[]", "Series[i: int] -> float", Some("Series"));
 
-    api.func(
-        "series",
-        &["values: array"],
-        "Series",
-        "A Series from an array of numbers.\n\n```rhai\nlet s = series([1, 2, 3.5]);\n```",
-        |a: Array| from_array(&a),
-    );
-    api.method(
-        "Series",
-        "len",
-        &[],
-        "int",
-        "Number of values.\n\n```rhai\nclose.len()\n```",
-        |s: &mut Series| visible(s.len()) as INT,
-    );
-    api.getter(
-        "Series",
-        "len",
-        "int",
-        "Number of values.\n\n```rhai\nclose.len\n```",
-        |s: &mut Series| visible(s.len()) as INT,
-    );
-    api.method(
-        "Series",
-        "last",
-        &[],
-        "float",
-        "The last value (NaN if empty).\n\n```rhai\nlet price = close.last();\n```",
-        |s: &mut Series| last(s),
-    );
-    api.getter(
-        "Series",
-        "last",
-        "float",
-        "The last value.\n\n```rhai\nclose.last\n```",
-        |s: &mut Series| last(s),
-    );
+    api.func("series", &["values: array"], "Series", |a: Array| {
+        from_array(&a)
+    });
+    api.method("Series", "len", &[], "int", |s: &mut Series| {
+        visible(s.len()) as INT
+    });
+    api.getter("Series", "len", "int", |s: &mut Series| {
+        visible(s.len()) as INT
+    });
+    api.method("Series", "last", &[], "float", |s: &mut Series| last(s));
+    api.getter("Series", "last", "float", |s: &mut Series| last(s));
     api.method(
         "Series",
         "shift",
         &["n: int"],
         "Series",
-        "Values `n` bars ago: `s.shift(1)[i]` is `s[i-1]`; the first `n` values are NaN.\n\nA negative `n` looks \
-         ahead and is meant for labelling data, never for signals.\n\n```rhai\nlet prev = close.shift(1);\nlet ret = close / prev - 1;\n```",
         |s: &mut Series, n: INT| -> RhaiResult<Series> {
             if n < 0
                 && let Some(i) = current_bar()
@@ -211,70 +160,38 @@ tested bars ends at the current bar: `s[-1]` is the current value and a later in
             Ok(s.shift(n))
         },
     );
-    api.method(
-        "Series",
-        "mean",
-        &[],
-        "float",
-        "Mean of the non-NaN values.\n\n```rhai\nvolume.mean()\n```",
-        |s: &mut Series| seen(s).mean(),
-    );
-    api.method(
-        "Series",
-        "sum",
-        &[],
-        "float",
-        "Sum of the non-NaN values.\n\n```rhai\nvolume.sum()\n```",
-        |s: &mut Series| seen(s).sum(),
-    );
-    api.method(
-        "Series",
-        "min",
-        &[],
-        "float",
-        "Smallest non-NaN value.\n\n```rhai\nlow.min()\n```",
-        |s: &mut Series| seen(s).min(),
-    );
-    api.method(
-        "Series",
-        "max",
-        &[],
-        "float",
-        "Largest non-NaN value.\n\n```rhai\nhigh.max()\n```",
-        |s: &mut Series| seen(s).max(),
-    );
-    api.method(
-        "Series",
-        "count",
-        &[],
-        "int",
-        "Number of true bars in a signal (non-zero, non-NaN values).\n\n```rhai\n(close > open).count()\n```",
-        |s: &mut Series| seen(s).count() as INT,
-    );
+    api.method("Series", "mean", &[], "float", |s: &mut Series| {
+        seen(s).mean()
+    });
+    api.method("Series", "sum", &[], "float", |s: &mut Series| {
+        seen(s).sum()
+    });
+    api.method("Series", "min", &[], "float", |s: &mut Series| {
+        seen(s).min()
+    });
+    api.method("Series", "max", &[], "float", |s: &mut Series| {
+        seen(s).max()
+    });
+    api.method("Series", "count", &[], "int", |s: &mut Series| {
+        seen(s).count() as INT
+    });
     api.method(
         "Series",
         "fillna",
         &["value: float"],
         "Series",
-        "NaN replaced by `value`.\n\n```rhai\nlet r = rsi(close, 14).fillna(50);\n```",
         |s: &mut Series, v: FLOAT| s.fillna(v),
     );
     api.engine
         .register_fn("fillna", |s: &mut Series, v: INT| s.fillna(v as f64));
-    api.method(
-        "Series",
-        "abs",
-        &[],
-        "Series",
-        "Absolute values.\n\n```rhai\n(close - open).abs()\n```",
-        |s: &mut Series| s.map(f64::abs),
-    );
+    api.method("Series", "abs", &[], "Series", |s: &mut Series| {
+        s.map(f64::abs)
+    });
     api.method(
         "Series",
         "slice",
         &["start: int", "end: int"],
         "Series",
-        "Values `[start, end)`.\n\n```rhai\nclose.slice(0, 100)\n```",
         |s: &mut Series, a: INT, b: INT| {
             s.slice(a.max(0) as usize, (b.max(0) as usize).min(visible(s.len())))
         },
@@ -284,15 +201,18 @@ tested bars ends at the current bar: `s[-1]` is the current value and a later in
         "to_array",
         &[],
         "array",
-        "The values as a script array (copies; avoid on long series).\n\n```rhai\nclose.tail(3).to_array()\n```",
-        |s: &mut Series| -> Array { s.values()[..visible(s.len())].iter().map(|&x| Dynamic::from_float(x)).collect() },
+        |s: &mut Series| -> Array {
+            s.values()[..visible(s.len())]
+                .iter()
+                .map(|&x| Dynamic::from_float(x))
+                .collect()
+        },
     );
     api.method(
         "Series",
         "tail",
         &["n: int"],
         "Series",
-        "The last `n` values.\n\n```rhai\nclose.tail(5)\n```",
         |s: &mut Series, n: INT| {
             let end = visible(s.len());
             s.slice(end.saturating_sub(n.max(0) as usize), end)
@@ -303,17 +223,11 @@ tested bars ends at the current bar: `s[-1]` is the current value and a later in
         "head",
         &["n: int"],
         "Series",
-        "The first `n` values.\n\n```rhai\nclose.head(5)\n```",
         |s: &mut Series, n: INT| s.slice(0, (n.max(0) as usize).min(visible(s.len()))),
     );
-    api.method(
-        "Series",
-        "is_bool",
-        &[],
-        "bool",
-        "True for a signal (bool Series).\n\n```rhai\n(close > 1).is_bool()\n```",
-        |s: &mut Series| s.is_bool(),
-    );
+    api.method("Series", "is_bool", &[], "bool", |s: &mut Series| {
+        s.is_bool()
+    });
     api.engine.register_fn("to_string", |s: &mut Series| {
         seen(s).render().plain().unwrap_or_default().to_string()
     });
@@ -327,6 +241,8 @@ impl IntoIterator for Series {
     type Item = f64;
     type IntoIter = std::vec::IntoIter<f64>;
     fn into_iter(self) -> Self::IntoIter {
-        self.values()[..visible(self.len())].to_vec().into_iter()
+        let mut v = self.values().to_vec();
+        v.truncate(visible(v.len()));
+        v.into_iter()
     }
 }

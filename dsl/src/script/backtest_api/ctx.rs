@@ -323,10 +323,6 @@ impl BarLogic for ScriptLogic<'_, '_> {
     }
 }
 
-const CTX_DOC: &str = "The current bar's `field` now, or `n` bars ago (`ctx.close(1)` is the previous close). \
-Only the current and earlier bars are readable; NaN before the first bar.\n\n\
-```rhai\nfn on_bar(ctx) {\n    if ctx.close() > ctx.close(1) && ctx.position == 0 { ctx.buy(); }\n}\n```";
-
 /// Registers the `Ctx` type, its properties and order methods.
 pub fn register(api: &mut Api) {
     api.engine.register_type_with_name::<BarCtx>("Ctx");
@@ -337,7 +333,6 @@ pub fn register(api: &mut Api) {
                 $name,
                 &[],
                 "float",
-                CTX_DOC,
                 |c: &mut BarCtx| -> RhaiResult<FLOAT> { c.lock().price($f, 0) },
             );
             api.method(
@@ -345,7 +340,6 @@ pub fn register(api: &mut Api) {
                 $name,
                 &["n: int"],
                 "float",
-                CTX_DOC,
                 |c: &mut BarCtx, n: INT| -> RhaiResult<FLOAT> { c.lock().price($f, n) },
             );
         };
@@ -356,15 +350,11 @@ pub fn register(api: &mut Api) {
     field!("close", Field::Close);
     field!("volume", Field::Volume);
     field!("time", Field::Time);
-    let vdoc = "A precomputed series' value at the current bar, or `n` bars ago. Series values after the \
-current bar are refused.\n\n```rhai\nlet fast = sma(bars.close, 10);\nlet slow = sma(bars.close, 30);\n\
-let s = strategy(#{ name: \"cross\", on_bar: |ctx| {\n    if ctx.value(fast) > ctx.value(slow) && ctx.value(fast, 1) <= ctx.value(slow, 1) { ctx.buy(); }\n    else if ctx.value(fast) < ctx.value(slow) { ctx.exit(); }\n} });\n```";
     api.method(
         "Ctx",
         "value",
         &["series: Series"],
         "float",
-        vdoc,
         |c: &mut BarCtx, s: Series| c.lock().value(&s, 0),
     );
     api.method(
@@ -372,69 +362,27 @@ let s = strategy(#{ name: \"cross\", on_bar: |ctx| {\n    if ctx.value(fast) > c
         "value",
         &["series: Series", "n: int"],
         "float",
-        vdoc,
         |c: &mut BarCtx, s: Series, n: INT| c.lock().value(&s, n),
     );
-    let gdoc = |what: &str| {
-        format!(
-            "{what}\n\n```rhai\nfn on_bar(ctx) {{ if ctx.position == 0 && ctx.cash > 100 {{ ctx.buy(#{{ size_pct: 50 }}); }} }}\n```"
-        )
-    };
-    api.getter(
-        "Ctx",
-        "position",
-        "float",
-        &gdoc("Signed position in units (negative when short, 0 when flat)."),
-        |c: &mut BarCtx| c.lock().position,
-    );
-    api.getter(
-        "Ctx",
-        "avg_price",
-        "float",
-        &gdoc("Average entry price of the position (0 when flat)."),
-        |c: &mut BarCtx| c.lock().avg_price,
-    );
-    api.getter(
-        "Ctx",
-        "cash",
-        "float",
-        &gdoc("Cash now (quote currency); short proceeds included."),
-        |c: &mut BarCtx| c.lock().cash,
-    );
-    api.getter(
-        "Ctx",
-        "equity",
-        "float",
-        &gdoc("Equity at this bar's close: cash plus positions at their last price."),
-        |c: &mut BarCtx| c.lock().equity,
-    );
-    api.getter(
-        "Ctx",
-        "bar_index",
-        "int",
-        &gdoc("Index of the current bar in its bars (0 is the first)."),
-        |c: &mut BarCtx| c.lock().i as INT,
-    );
-    api.getter(
-        "Ctx",
-        "id",
-        "string",
-        &gdoc("Token id of the current bar (useful in portfolio backtests)."),
-        |c: &mut BarCtx| {
-            c.lock()
-                .bars
-                .as_ref()
-                .map_or(String::new(), |b| b.id.to_string())
-        },
-    );
-    let bdoc = "Market buy at the next bar's open: opens or adds to a long; a short is closed first (a reversal). \
-Options: `size_pct` (of equity, default the strategy's, 100), `qty`, `cash`, or volatility sizing `risk_pct` with \
-`atr_mult` (2) and `atr_period` (14) or `stop_distance`; exits `stop_loss_pct`, `take_profit_pct`, \
-`trailing_stop_pct`, `stop_loss`, `take_profit` (prices).\n\n```rhai\nfn on_bar(ctx) {\n    if ctx.position == 0 { ctx.buy(#{ size_pct: 50, stop_loss_pct: 3, take_profit_pct: 6 }); }\n}\n```";
-    let sdoc = "Market sell at the next bar's open: opens or adds to a short; a long is closed first and reversed. \
-To close a long without going short use `ctx.exit()`. Same options as `ctx.buy`.\n\n```rhai\nfn on_bar(ctx) {\n    if ctx.close() < ctx.low(1) { ctx.sell(#{ size_pct: 30, stop_loss_pct: 2 }); }\n}\n```";
-    for (name, side, doc) in [("buy", Side::Buy, bdoc), ("sell", Side::Sell, sdoc)] {
-        api.method("Ctx", name, &[], "()", doc, move |c: &mut BarCtx| {
+    api.getter("Ctx", "position", "float", |c: &mut BarCtx| {
+        c.lock().position
+    });
+    api.getter("Ctx", "avg_price", "float", |c: &mut BarCtx| {
+        c.lock().avg_price
+    });
+    api.getter("Ctx", "cash", "float", |c: &mut BarCtx| c.lock().cash);
+    api.getter("Ctx", "equity", "float", |c: &mut BarCtx| c.lock().equity);
+    api.getter("Ctx", "bar_index", "int", |c: &mut BarCtx| {
+        c.lock().i as INT
+    });
+    api.getter("Ctx", "id", "string", |c: &mut BarCtx| {
+        c.lock()
+            .bars
+            .as_ref()
+            .map_or(String::new(), |b| b.id.to_string())
+    });
+    for (name, side) in [("buy", Side::Buy), ("sell", Side::Sell)] {
+        api.method("Ctx", name, &[], "()", move |c: &mut BarCtx| {
             c.lock().entry(side, None)
         });
         api.method(
@@ -442,13 +390,10 @@ To close a long without going short use `ctx.exit()`. Same options as `ctx.buy`.
             name,
             &["opts: map"],
             "()",
-            doc,
             move |c: &mut BarCtx, m: Map| c.lock().entry(side, Some(&m)),
         );
     }
-    let xdoc = "Closes the position at the next bar's open (nothing when flat); `#{ pct: 50 }` closes half.\n\n\
-```rhai\nfn on_bar(ctx) {\n    if ctx.position > 0 && ctx.close() < ctx.low(1) { ctx.exit(); }\n}\n```";
-    api.method("Ctx", "exit", &[], "()", xdoc, |c: &mut BarCtx| {
+    api.method("Ctx", "exit", &[], "()", |c: &mut BarCtx| {
         c.lock().exit_with(None)
     });
     api.method(
@@ -456,22 +401,16 @@ To close a long without going short use `ctx.exit()`. Same options as `ctx.buy`.
         "exit",
         &["opts: map"],
         "()",
-        xdoc,
         |c: &mut BarCtx, m: Map| c.lock().exit_with(Some(&m)),
     );
-    let odoc = "Places an order: `type` \"market\" | \"limit\" | \"stop\" | \"stop_limit\", `side` \"buy\" | \"sell\", \
-`price` (the limit or stop price), `limit_price` (stop_limit), size and exit options as in `ctx.buy`, and \
-`reduce_only: true` to only close. Limit and stop orders rest until filled (good till cancelled; `ctx.cancel()`).\n\n\
-```rhai\nfn on_bar(ctx) {\n    if ctx.position == 0 {\n        ctx.cancel();\n        ctx.order(#{ type: \"limit\", side: \"buy\", price: ctx.close() * 0.98, size_pct: 50, take_profit_pct: 4 });\n    }\n}\n```";
     api.method(
         "Ctx",
         "order",
         &["opts: map"],
         "()",
-        odoc,
         |c: &mut BarCtx, m: Map| c.lock().order(&m),
     );
-    api.method("Ctx", "cancel", &[], "()", "Cancels this token's resting limit and stop orders.\n\n```rhai\nfn on_bar(ctx) { if ctx.position != 0 { ctx.cancel(); } }\n```", |c: &mut BarCtx| {
+    api.method("Ctx", "cancel", &[], "()", |c: &mut BarCtx| {
         c.lock().cancel()
     });
 }

@@ -18,25 +18,6 @@ use crate::strategy::StrategyOptions;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use std::sync::Arc;
 
-const DOC: &str = r#"Sweeps a parameter grid and returns a frame ranked best first (one row per combination: the
-parameters, then total_return_pct, sharpe, sortino, max_drawdown_pct, win_rate_pct, profit_factor, n_trades, final_equity).
-
-`grid` maps each parameter to a list of values; the closure receives one map `p` per combination. Options: `metric`
-("sharpe"; any stat name), `minimize` (default true only for drawdown and volatility), `top` (rows kept), backtest
-options (`cash`, `fee_pct`, ...), and `walk_forward: #{ train: N, test: M }` (bars): per rolling window, the best
-combination on the training bars is run on the next test bars; returns `#{ windows, oos, ranked }` with the
-out-of-sample stats of the chained test windows. Vectorized strategies run in parallel on all cores; on_bar
-strategies run one after another. Only the best combination is saved to the store.
-
-```rhai
-let bars = klines("demo:BTC", "1h");
-let best = optimize(bars, |p| strategy(#{
-    entry: crossover(sma(bars.close, p.fast), sma(bars.close, p.slow)),
-    exit: crossunder(sma(bars.close, p.fast), sma(bars.close, p.slow)) }),
-    #{ fast: [5, 10, 20], slow: [30, 50] }, #{ metric: "sharpe", fee_pct: 0.1 });
-best
-```"#;
-
 /// Every combination of the grid, in key order then value order.
 fn combos(grid: &Map) -> RhaiResult<Vec<Map>> {
     let mut out = vec![Map::new()];
@@ -376,7 +357,6 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
         "optimize",
         &["bars: Bars", "build: fn(p) -> Strategy", "grid: map"],
         "Frame",
-        DOC,
         move |nctx: NativeCallContext, b: Bars, f: FnPtr, g: Map| {
             run(&nctx, &r, b, f, g, Map::new())
         },
@@ -391,7 +371,6 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
             "opts: map",
         ],
         "Frame | map",
-        DOC,
         move |nctx: NativeCallContext, b: Bars, f: FnPtr, g: Map, o: Map| {
             run(&nctx, &r, b, f, g, o)
         },

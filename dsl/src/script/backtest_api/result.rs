@@ -152,76 +152,66 @@ impl Render for ResultValue {
     }
 }
 
-const DOC_TAIL: &str = "\n\n```rhai\nlet r = backtest(bars, s, #{ fee_pct: 0.1 });\nprint(r.stats.sharpe);\nr.trades\n```";
-
 pub fn register(api: &mut Api) {
     api.engine
         .register_type_with_name::<ResultValue>("BacktestResult");
     api.engine
         .register_fn("to_string", |r: &mut ResultValue| r.result.summary());
-    let d = |s: &str| format!("{s}{DOC_TAIL}");
-    api.getter("BacktestResult", "stats", "map", &d("Every statistic as a map (see `help(\"backtest\")` for the formulas): final_equity, total_return_pct, cagr_pct, volatility_pct, sharpe, sortino, calmar, max_drawdown_pct, win_rate_pct, profit_factor, expectancy_pct, exposure_pct, n_trades, buy_signals, sell_signals, buy_hold_return_pct, sqn, best/worst/avg_trade_pct, max_drawdown_duration_bars/_days, alpha, beta, open_trades, open_trade_pnl."), |r: &mut ResultValue| stats_map(&r.result));
-    api.getter("BacktestResult", "trades", "Frame", &d("Closed trades: token side entry_time exit_time entry_price exit_price qty pnl pnl_pct fees bars_held exit_reason."), |r: &mut ResultValue| {
-        // Columns are built from one list, so their lengths always agree.
-        trades_frame(&r.result, &r.result.trades).unwrap_or_default()
+    api.getter("BacktestResult", "stats", "map", |r: &mut ResultValue| {
+        stats_map(&r.result)
     });
-    api.getter("BacktestResult", "open_trade", "Frame", &d("Positions still open at the end, marked at the last close (not counted in the trade metrics)."), |r: &mut ResultValue| {
-        trades_frame(&r.result, &r.result.open_trades).unwrap_or_default()
-    });
+    api.getter(
+        "BacktestResult",
+        "trades",
+        "Frame",
+        |r: &mut ResultValue| {
+            // Columns are built from one list, so their lengths always agree.
+            trades_frame(&r.result, &r.result.trades).unwrap_or_default()
+        },
+    );
+    api.getter(
+        "BacktestResult",
+        "open_trade",
+        "Frame",
+        |r: &mut ResultValue| trades_frame(&r.result, &r.result.open_trades).unwrap_or_default(),
+    );
     api.getter(
         "BacktestResult",
         "signals",
         "Frame",
-        &d("Every decision: time token action (buy/sell/hold/halt) reason price."),
         |r: &mut ResultValue| signals_frame(&r.result).unwrap_or_default(),
     );
     api.getter(
         "BacktestResult",
         "equity",
         "Series",
-        &d("Equity at each bar's close."),
         |r: &mut ResultValue| Series::new(r.result.equity.clone()),
     );
     api.getter(
         "BacktestResult",
         "drawdown",
         "Series",
-        &d("Percent below the running peak of equity (0 or negative)."),
         |r: &mut ResultValue| Series::new(r.result.drawdown.clone()),
     );
     api.getter(
         "BacktestResult",
         "returns",
         "Series",
-        &d("Per-bar returns of equity (fractions)."),
         |r: &mut ResultValue| Series::new(r.result.returns.clone()),
     );
     api.getter(
         "BacktestResult",
         "benchmark",
         "Series",
-        &d("Buy-and-hold equity with the same cash (equal weights across tokens, no fees)."),
         |r: &mut ResultValue| Series::new(r.result.benchmark.clone()),
     );
-    api.getter(
-        "BacktestResult",
-        "time",
-        "Series",
-        &d("Bar times (unix seconds) aligned with equity, drawdown, returns and benchmark."),
-        |r: &mut ResultValue| Series::new(r.result.time.iter().map(|&t| t as f64).collect()),
-    );
-    api.getter(
-        "BacktestResult",
-        "id",
-        "int",
-        &d("The run's id in the backtest store (0 when not saved)."),
-        |r: &mut ResultValue| r.id.unwrap_or(0) as INT,
-    );
-    api.getter(
-        "BacktestResult",
-        "name",
-        "string",
-        &d("The strategy's name."),
-        |r: &mut ResultValue| r.result.name.clone(),
-    );
+    api.getter("BacktestResult", "time", "Series", |r: &mut ResultValue| {
+        Series::new(r.result.time.iter().map(|&t| t as f64).collect())
+    });
+    api.getter("BacktestResult", "id", "int", |r: &mut ResultValue| {
+        r.id.unwrap_or(0) as INT
+    });
+    api.getter("BacktestResult", "name", "string", |r: &mut ResultValue| {
+        r.result.name.clone()
+    });
 }
