@@ -212,3 +212,58 @@ fn the_sandbox_has_no_eval_and_no_file_imports() {
     let e = s.execute("import \"/etc/passwd\" as p;").unwrap_err();
     assert!(e.ename == "ImportError", "{e}");
 }
+
+#[test]
+fn a_frame_of_awkward_text_writes_standard_csv() {
+    let (mut s, _) = session();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    s.execute(&format!(
+        r#"let t = table([#{{ a: "x\"y", b: 1 }}, #{{ a: "line\nbreak", b: 2 }}, #{{ a: "c,d", b: 3 }}]);
+        t.to_csv("{}");"#,
+        path.display()
+    ))
+    .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, "a,b\n\"x\"\"y\",1\n\"line\nbreak\",2\n\"c,d\",3\n");
+    // Cells keep the text itself, not its quoted display.
+    assert_eq!(plain(&mut s, "t.column(\"a\")[0]"), "\"x\\\"y\"");
+}
+
+#[test]
+fn element_wise_operations_on_series_of_different_lengths_are_errors_naming_both() {
+    let (mut s, _) = session();
+    s.execute("let a = series([1.0, 2.0, 3.0]); let b = series([1.0]);")
+        .unwrap();
+    for op in [
+        "a + b",
+        "a - b",
+        "a * b",
+        "a / b",
+        "a > b",
+        "a <= b",
+        "a == b",
+        "(a > 1) & (b > 0)",
+        "(a > 1) | (b > 0)",
+        "crossover(a, b)",
+        "a.crossunder(b)",
+        "b + a",
+    ] {
+        let e = s.execute(op).unwrap_err().to_string();
+        let (l, r) = if op.starts_with('b') { (1, 3) } else { (3, 1) };
+        assert!(
+            e.contains(&format!("the left has {l} values, the right {r}")),
+            "{op}: {e}"
+        );
+    }
+    // Equal lengths still work, and a NaN stays a NaN.
+    assert_eq!(
+        plain(&mut s, "(a + series([1.0, 0.0/0.0, 1.0])).len()"),
+        "3"
+    );
+    assert_eq!(
+        plain(&mut s, "(a + series([1.0, 0.0/0.0, 1.0]))[1].is_nan"),
+        "true"
+    );
+    assert_eq!(plain(&mut s, "a.len()"), "3");
+}

@@ -97,12 +97,13 @@ pub fn from_rows(rows: &Array) -> RhaiResult<Frame> {
                 Column::Str(
                     vals.iter()
                         .map(|v| {
-                            v.map(|v| {
-                                super::render::render(v)
+                            v.map(|v| match v.clone().into_immutable_string() {
+                                // A string cell is the string itself, not its quoted display.
+                                Ok(text) => text.to_string(),
+                                Err(_) => super::render::render(v)
                                     .plain()
                                     .unwrap_or_default()
-                                    .trim_matches('"')
-                                    .to_string()
+                                    .to_string(),
                             })
                             .unwrap_or_default()
                         })

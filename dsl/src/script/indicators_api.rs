@@ -298,7 +298,10 @@ fn register_signals(api: &mut Api) {
         ),
         ("crossunder", ind::crossunder),
     ] {
-        let ss = move |a: Series, b: Series| Series::from_bools(f(a.values(), b.values()));
+        let ss = move |a: Series, b: Series| -> RhaiResult<Series> {
+            super::series_api::same_length(&a, &b, name)?;
+            Ok(Series::from_bools(f(a.values(), b.values())))
+        };
         let sf = move |a: Series, b: FLOAT| Series::from_bools(f(a.values(), &vec![b; a.len()]));
         let si = move |a: Series, b: INT| sf(a, b as FLOAT);
         api.func(name, &["a: Series", "b: Series"], "Series(bool)", ss);

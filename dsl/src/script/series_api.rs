@@ -9,11 +9,29 @@ use rhai::{Array, Dynamic, FLOAT, INT};
 use std::borrow::Cow;
 use std::sync::Arc;
 
+/// Element-wise operations need series that line up: a length mismatch is an error naming both
+/// lengths, never a silently shortened result.
+pub fn same_length(a: &Series, b: &Series, op: &str) -> RhaiResult<()> {
+    if a.len() == b.len() {
+        return Ok(());
+    }
+    Err(rt_err(format!(
+        "`{op}` needs series of the same length: the left has {} values, the right {}. Series of \
+         one token and interval line up; for another interval use align(series, its_bars, bars), \
+         for a window slice both the same way",
+        a.len(),
+        b.len()
+    )))
+}
+
 macro_rules! arith {
     ($api:expr, $op:literal, $f:expr) => {{
         let f: fn(f64, f64) -> f64 = $f;
         $api.engine
-            .register_fn($op, move |a: Series, b: Series| a.zip(&b, f));
+            .register_fn($op, move |a: Series, b: Series| -> RhaiResult<Series> {
+                same_length(&a, &b, $op)?;
+                Ok(a.zip(&b, f))
+            });
         $api.engine
             .register_fn($op, move |a: Series, b: FLOAT| a.map(|x| f(x, b)));
         $api.engine
@@ -34,7 +52,10 @@ macro_rules! cmp {
     ($api:expr, $op:literal, $f:expr) => {{
         let f: fn(f64, f64) -> bool = $f;
         $api.engine
-            .register_fn($op, move |a: Series, b: Series| a.zip_bool(&b, f));
+            .register_fn($op, move |a: Series, b: Series| -> RhaiResult<Series> {
+                same_length(&a, &b, $op)?;
+                Ok(a.zip_bool(&b, f))
+            });
         $api.engine
             .register_fn($op, move |a: Series, b: FLOAT| a.map_bool(|x| f(x, b)));
         $api.engine
@@ -116,12 +137,16 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
     cmp!(api, "<=", |a, b| a <= b);
     cmp!(api, "==", |a, b| a == b);
     cmp!(api, "!=", |a, b| a != b && !a.is_nan() && !b.is_nan());
-    api.engine.register_fn("&", |a: Series, b: Series| {
-        a.zip_bool(&b, |x, y| truthy(x) && truthy(y))
-    });
-    api.engine.register_fn("|", |a: Series, b: Series| {
-        a.zip_bool(&b, |x, y| truthy(x) || truthy(y))
-    });
+    api.engine
+        .register_fn("&", |a: Series, b: Series| -> RhaiResult<Series> {
+            same_length(&a, &b, "&")?;
+            Ok(a.zip_bool(&b, |x, y| truthy(x) && truthy(y)))
+        });
+    api.engine
+        .register_fn("|", |a: Series, b: Series| -> RhaiResult<Series> {
+            same_length(&a, &b, "|")?;
+            Ok(a.zip_bool(&b, |x, y| truthy(x) || truthy(y)))
+        });
     api.engine
         .register_fn("&", |a: Series, b: bool| a.map_bool(|x| truthy(x) && b));
     api.engine
