@@ -26,6 +26,8 @@ pub mod optimize;
 pub mod order;
 pub mod recycle;
 pub mod result;
+#[cfg(test)]
+mod rules_tests;
 pub mod sink;
 
 pub use clock::run;
