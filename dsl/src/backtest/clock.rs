@@ -145,28 +145,18 @@ mod tests {
     //! rules are tested in `rules_tests`, whose harness these share.
     use super::*;
     use crate::backtest::order::{Exits, OrderKind, Side, Size};
-    use crate::backtest::rules_tests::{Script, bars, cash, close_enough, flat, go};
-    use crate::bars::{Candle, Source};
+    use crate::backtest::rules_tests::{Script, bars, cash, close_enough, go};
     use crate::interval::Interval;
     use crate::series::Series;
     use crate::strategy::Signals;
+    use crate::testing::{DAY, bars_at, flat};
 
     #[test]
     fn portfolio_shares_cash_and_skips_tokens_without_a_bar() {
         let a = bars("a", &flat(&[10.0, 10.0, 12.0, 12.0]));
         // b has no bar at day 1.
-        let c: Vec<Candle> = [(0, 20.0), (2, 20.0), (3, 25.0)]
-            .iter()
-            .map(|&(d, p)| Candle {
-                time: d * 86_400,
-                open: p,
-                high: p,
-                low: p,
-                close: p,
-                volume: 1.0,
-            })
-            .collect();
-        let bb = Bars::from_candles("b", Interval::D1, Source::Demo, &c).unwrap();
+        let (times, prices) = ([0, 2 * DAY, 3 * DAY], [20.0, 20.0, 25.0]);
+        let bb = bars_at("b", Interval::D1, &times, &flat(&prices));
         let mut s = Script(vec![(0, |c| {
             let (s, e) = (Size::Pct(50.0), Exits::default());
             c.place(Side::Buy, OrderKind::Market, s, e, false, "entry")

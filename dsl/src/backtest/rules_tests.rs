@@ -9,34 +9,16 @@ use super::config::BacktestConfig;
 use super::result::BacktestResult;
 use crate::backtest::order::{ExitReason, Exits, OrderKind, Side, Size};
 use crate::backtest::sink::Action as Act;
-use crate::bars::{Bars, Candle, Source};
+use crate::bars::Bars;
 use crate::error::Result;
 use crate::interval::Interval;
 use crate::series::Series;
 use crate::strategy::{BarLogic, Ctx, Signals, StrategyOptions};
+use crate::testing::{flat, ohlc_bars};
 
+/// Daily bars from time 0.
 pub(super) fn bars(id: &str, ohlc: &[(f64, f64, f64, f64)]) -> Bars {
-    bars_at(id, ohlc, 0)
-}
-
-fn bars_at(id: &str, ohlc: &[(f64, f64, f64, f64)], t0: i64) -> Bars {
-    let c: Vec<Candle> = ohlc
-        .iter()
-        .enumerate()
-        .map(|(i, &(open, high, low, close))| Candle {
-            time: t0 + i as i64 * 86_400,
-            open,
-            high,
-            low,
-            close,
-            volume: 1.0,
-        })
-        .collect();
-    Bars::from_candles(id, Interval::D1, Source::Demo, &c).unwrap()
-}
-
-pub(super) fn flat(prices: &[f64]) -> Vec<(f64, f64, f64, f64)> {
-    prices.iter().map(|&p| (p, p, p, p)).collect()
+    ohlc_bars(id, Interval::D1, 0, ohlc)
 }
 
 /// Places scripted orders at given bars.
