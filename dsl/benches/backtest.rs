@@ -9,37 +9,19 @@
 use dsl::Interval;
 use dsl::backtest::optimize::{Job, sweep, sweep_with};
 use dsl::backtest::{BacktestConfig, run};
-use dsl::bars::{Bars, Candle, Source};
+use dsl::bars::Bars;
 use dsl::cancel::Cancel;
 use dsl::data::config::Config;
 use dsl::indicators::{crossover, sma};
 use dsl::script::Session;
 use dsl::series::Series;
 use dsl::strategy::{Signals, StrategyOptions};
+use dsl::testing::random_walk_bars;
 use std::time::Instant;
 
+/// `n` one-minute bars of a seeded random walk.
 fn bars(n: usize) -> Bars {
-    let mut p = 100.0f64;
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let c: Vec<Candle> = (0..n)
-        .map(|i| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let r = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let o = p;
-            p *= 1.0 + r * 0.02;
-            Candle {
-                time: i as i64 * 60,
-                open: o,
-                high: o.max(p) * 1.001,
-                low: o.min(p) * 0.999,
-                close: p,
-                volume: 1.0,
-            }
-        })
-        .collect();
-    Bars::from_candles("bench", Interval::M1, Source::Demo, &c).expect("ascending bars")
+    random_walk_bars("bench", Interval::M1, n, 0x2545_f491_4f6c_dd1d)
 }
 
 fn cross_signals(b: &Bars, fast: usize, slow: usize) -> Signals {

@@ -5,50 +5,23 @@
 //! several runs (the machine is shared; the minimum is the least noisy figure).
 
 use dsl::indicators::{self as ind, Anchor, patterns};
+use dsl::testing::{Columns, Walk};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 const N: usize = 1_000_000;
 const RUNS: usize = 5;
 
-struct Bars {
-    t: Vec<i64>,
-    o: Vec<f64>,
-    h: Vec<f64>,
-    l: Vec<f64>,
-    c: Vec<f64>,
-    v: Vec<f64>,
-}
-
-/// A deterministic random walk (xorshift), hourly bars.
-fn bars() -> Bars {
-    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut rnd = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
-    let mut b = Bars {
-        t: Vec::with_capacity(N),
-        o: Vec::with_capacity(N),
-        h: Vec::with_capacity(N),
-        l: Vec::with_capacity(N),
-        c: Vec::with_capacity(N),
-        v: Vec::with_capacity(N),
-    };
-    let mut close = 100.0;
-    for i in 0..N {
-        let open = close;
-        close = (open * (1.0 + 0.02 * rnd())).max(0.01);
-        b.t.push(1_700_000_000 + 3600 * i as i64);
-        b.o.push(open);
-        b.h.push(open.max(close) * (1.0 + 0.01 * rnd().abs()));
-        b.l.push(open.min(close) * (1.0 - 0.01 * rnd().abs()));
-        b.c.push(close);
-        b.v.push(1e5 * (1.0 + rnd().abs() * 4.0));
-    }
-    b
+/// A deterministic random walk (xorshift), hourly bars with volume.
+fn bars() -> Columns {
+    Columns::random_walk(
+        N,
+        1_700_000_000,
+        3600,
+        100.0,
+        0x9E37_79B9_7F4A_7C15,
+        &Walk::VOLUME,
+    )
 }
 
 fn time<T>(mut f: impl FnMut() -> T) -> Duration {

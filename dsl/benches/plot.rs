@@ -5,26 +5,8 @@ use dsl::plot::{
     Chart, ChartOpts, Line, MarkerKind, Ohlc, TradeMarker, candles_chart, equity_chart, heatmap,
     lines_chart,
 };
+use dsl::testing::{JAN_2024, times, walk};
 use std::time::{Duration, Instant};
-
-/// Deterministic noise (xorshift) in [-0.5, 0.5).
-fn noise(seed: &mut u64) -> f64 {
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    (*seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-}
-
-fn walk(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    let mut p = 10_000.0;
-    (0..n)
-        .map(|_| {
-            p *= 1.0 + noise(&mut s) * 0.002;
-            p
-        })
-        .collect()
-}
 
 /// Median wall time of `runs` calls, and the last chart.
 fn time(runs: usize, mut f: impl FnMut() -> Chart) -> (Duration, Chart) {
@@ -49,9 +31,9 @@ fn row(name: &str, target: &str, (d, c): (Duration, Chart)) {
 
 fn main() {
     let n = 1_000_000;
-    let t: Vec<i64> = (0..n as i64).map(|i| 1_704_067_200 + i * 60).collect();
-    let eq = walk(n, 1);
-    let bh = walk(n, 2);
+    let t = times(n, JAN_2024, 60);
+    let eq = walk(n, 10_000.0, 0.002, 1);
+    let bh = walk(n, 10_000.0, 0.002, 2);
     let opts = ChartOpts::titled("bench");
     println!(
         "{:<44} {:>12} {:>12}   target",

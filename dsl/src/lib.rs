@@ -20,6 +20,9 @@ pub mod script;
 pub mod series;
 pub mod store;
 pub mod strategy;
+/// Deterministic bars for tests and benches (plain Rust below `script`, no Rhai).
+#[doc(hidden)]
+pub mod testing;
 pub mod time;
 
 pub use bars::{Bars, Source};

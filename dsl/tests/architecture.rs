@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("backtest", 5),
     ("plot", 6),
     ("store", 6),
+    ("testing", 7),
     ("script", 7),
 ];
 
@@ -106,6 +107,11 @@ fn imports(text: &str) -> Vec<String> {
     out
 }
 
+/// `*_tests.rs` files are test modules (`#[cfg(test)] mod x_tests;`, checked below).
+fn is_test_file(f: &Path) -> bool {
+    f.file_stem().is_some_and(|s| s.to_string_lossy().ends_with("_tests"))
+}
+
 /// Every import edge `from -> to` between top-level modules, with the files that make it.
 fn edges() -> BTreeMap<(String, String), Vec<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -121,6 +127,9 @@ fn edges() -> BTreeMap<(String, String), Vec<String>> {
             .trim_end_matches(".rs")
             .to_string();
         if top == "lib" {
+            continue;
+        }
+        if is_test_file(&f) {
             continue;
         }
         let text = std::fs::read_to_string(&f).expect("read source");
@@ -176,6 +185,29 @@ fn imports_run_with_the_data_flow() {
         "imports against the data flow (see ARCHITECTURE.md):\n{}",
         against.join("\n")
     );
+}
+
+#[test]
+fn every_tests_file_is_declared_under_cfg_test() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let all: String = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("read source"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for f in files.iter().filter(|f| is_test_file(f)) {
+        let stem = f.file_stem().expect("a name").to_string_lossy();
+        assert!(
+            all.contains(&format!("#[cfg(test)] mod {stem};")),
+            "{} is named as a test module but is not declared `#[cfg(test)] mod {stem};`",
+            f.display()
+        );
+    }
 }
 
 #[test]

@@ -4,67 +4,16 @@
 //! (`rsvg-convert -w 900 tests/golden/x.svg -o /tmp/x.png`) before committing them.
 
 use dsl::plot::{
-    self, Chart, ChartOpts, Line, MarkerKind, Ohlc, Signal, TradeMarker, candles_chart,
-    equity_chart, heatmap, lines_chart, signals_chart,
+    self, Chart, ChartOpts, Line, MarkerKind, Signal, TradeMarker, candles_chart, equity_chart,
+    heatmap, lines_chart, signals_chart,
 };
+use dsl::testing::{Columns, JAN_2024, Walk, XorShift, times, walk};
 use std::path::PathBuf;
 
-/// A deterministic random walk (xorshift), so goldens never depend on a crate's RNG.
-struct Walk(u64);
-
-impl Walk {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    }
-}
-
-struct Bars {
-    t: Vec<i64>,
-    o: Vec<f64>,
-    h: Vec<f64>,
-    l: Vec<f64>,
-    c: Vec<f64>,
-}
-
-impl Bars {
-    fn new(n: usize, start: i64, step: i64, price: f64, seed: u64) -> Bars {
-        let mut w = Walk(seed);
-        let mut b = Bars {
-            t: vec![],
-            o: vec![],
-            h: vec![],
-            l: vec![],
-            c: vec![],
-        };
-        let mut p = price;
-        for i in 0..n {
-            let o = p;
-            p *= 1.0 + w.next() * 0.04 + 0.0004;
-            let (hi, lo) = (
-                o.max(p) * (1.0 + w.next().abs() * 0.01),
-                o.min(p) * (1.0 - w.next().abs() * 0.01),
-            );
-            b.t.push(start + i as i64 * step);
-            b.o.push(o);
-            b.h.push(hi);
-            b.l.push(lo);
-            b.c.push(p);
-        }
-        b
-    }
-
-    fn ohlc(&self) -> Ohlc<'_> {
-        Ohlc {
-            time: &self.t,
-            open: &self.o,
-            high: &self.h,
-            low: &self.l,
-            close: &self.c,
-        }
-    }
+/// Bars of a random walk from `price` (charts' shape: see `Walk::TRENDING`); the noise is
+/// xorshift, so goldens never depend on a crate's RNG.
+fn walk_bars(n: usize, start: i64, step: i64, price: f64, seed: u64) -> Columns {
+    Columns::random_walk(n, start, step, price, seed, &Walk::TRENDING)
 }
 
 fn sma(v: &[f64], n: usize) -> Vec<f64> {
@@ -81,8 +30,6 @@ fn sma(v: &[f64], n: usize) -> Vec<f64> {
     }
     out
 }
-
-const JAN_2024: i64 = 1_704_067_200;
 
 fn check(name: &str, chart: &Chart) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
@@ -114,14 +61,14 @@ fn check(name: &str, chart: &Chart) {
 
 #[test]
 fn equity_vs_buy_and_hold_with_drawdown() {
-    let b = Bars::new(900, JAN_2024, 86_400, 100.0, 7);
+    let b = walk_bars(900, JAN_2024, 86_400, 100.0, 7);
     let bench: Vec<f64> = b.c.iter().map(|c| 10_000.0 * c / b.c[0]).collect();
-    let mut w = Walk(99);
+    let mut w = XorShift::new(99);
     let mut e = 10_000.0;
     let equity: Vec<f64> = bench
         .windows(2)
         .map(|x| {
-            e *= 1.0 + (x[1] / x[0] - 1.0) * 0.6 + w.next() * 0.004;
+            e *= 1.0 + (x[1] / x[0] - 1.0) * 0.6 + w.noise() * 0.004;
             e
         })
         .collect();
@@ -135,7 +82,7 @@ fn equity_vs_buy_and_hold_with_drawdown() {
 
 #[test]
 fn candles_with_overlays_and_every_marker_kind() {
-    let b = Bars::new(140, JAN_2024 + 9 * 3600, 3600, 0.0000123, 3);
+    let b = walk_bars(140, JAN_2024 + 9 * 3600, 3600, 0.0000123, 3);
     let fast = sma(&b.c, 10);
     let slow = sma(&b.c, 30);
     let m = |i: usize, kind| TradeMarker {
@@ -172,7 +119,7 @@ fn candles_with_overlays_and_every_marker_kind() {
 
 #[test]
 fn many_bars_become_a_close_line_with_markers() {
-    let b = Bars::new(6000, JAN_2024, 900, 2500.0, 11);
+    let b = walk_bars(6000, JAN_2024, 900, 2500.0, 11);
     let markers: Vec<TradeMarker> = (0..40)
         .map(|k| TradeMarker {
             time: b.t[100 + k * 140],
@@ -193,7 +140,7 @@ fn many_bars_become_a_close_line_with_markers() {
 
 #[test]
 fn signals_as_markers_and_shaded_states() {
-    let b = Bars::new(240, JAN_2024, 4 * 3600, 42.0, 5);
+    let b = walk_bars(240, JAN_2024, 4 * 3600, 42.0, 5);
     let fast = sma(&b.c, 8);
     let slow = sma(&b.c, 21);
     let cross: Vec<f64> = (0..b.c.len())
@@ -251,7 +198,7 @@ fn sweep_heatmap_with_cell_labels() {
 
 #[test]
 fn intraday_lines_use_hours() {
-    let b = Bars::new(288, JAN_2024 + 3 * 86_400, 300, 1.02, 21);
+    let b = walk_bars(288, JAN_2024 + 3 * 86_400, 300, 1.02, 21);
     let s = sma(&b.c, 24);
     let lines = [
         Line {
@@ -274,15 +221,8 @@ fn intraday_lines_use_hours() {
 #[test]
 fn million_point_equity_stays_small() {
     let n = 1_000_000;
-    let t: Vec<i64> = (0..n as i64).map(|i| JAN_2024 + i * 60).collect();
-    let mut w = Walk(1);
-    let mut e = 10_000.0;
-    let eq: Vec<f64> = (0..n)
-        .map(|_| {
-            e *= 1.0 + w.next() * 0.002;
-            e
-        })
-        .collect();
+    let t = times(n, JAN_2024, 60);
+    let eq = walk(n, 10_000.0, 0.002, 1);
     let c = equity_chart(&t, &eq, Some(&eq), None, &ChartOpts::default()).unwrap();
     assert!(c.svg.len() <= 300 * 1024, "{} bytes", c.svg.len());
     assert!(c.svg.matches("<polyline").count() < 40);
@@ -290,7 +230,7 @@ fn million_point_equity_stays_small() {
 
 #[test]
 fn tear_sheet_outputs_table_then_chart() {
-    let b = Bars::new(50, JAN_2024, 86_400, 1.0, 2);
+    let b = walk_bars(50, JAN_2024, 86_400, 1.0, 2);
     let chart = equity_chart(&b.t, &b.c, None, None, &ChartOpts::default()).unwrap();
     let stats = vec![
         ("total_return_pct".to_string(), 12.5),

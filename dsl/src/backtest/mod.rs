@@ -27,6 +27,8 @@ pub mod metrics;
 pub mod optimize;
 pub mod recycle;
 pub mod result;
+#[cfg(test)]
+mod rules_tests;
 pub mod sink;
 
 pub use clock::run;

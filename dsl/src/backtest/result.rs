@@ -216,22 +216,11 @@ pub fn buy_and_hold(bars: &[&Bars], time: &[i64], cash: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bars::{Candle, Source};
+    use crate::testing::{DAY, bars_at, flat};
 
     fn bars(id: &str, days: &[i64], closes: &[f64]) -> Bars {
-        let c: Vec<Candle> = days
-            .iter()
-            .zip(closes)
-            .map(|(&d, &p)| Candle {
-                time: d * 86_400,
-                open: p,
-                high: p,
-                low: p,
-                close: p,
-                volume: 1.0,
-            })
-            .collect();
-        Bars::from_candles(id, Interval::D1, Source::Demo, &c).unwrap()
+        let times: Vec<i64> = days.iter().map(|d| d * DAY).collect();
+        bars_at(id, Interval::D1, &times, &flat(closes))
     }
 
     #[test]

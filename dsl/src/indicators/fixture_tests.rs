@@ -4,6 +4,7 @@
 
 use super::patterns::{self, Ohlc};
 use super::*;
+use crate::testing::{Columns as Data, JAN_2024};
 use std::collections::BTreeMap;
 
 const OHLCV: &str = include_str!(concat!(
@@ -14,29 +15,6 @@ const OUTPUTS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/fixtures/talib/outputs.csv"
 ));
-
-#[derive(Clone)]
-struct Data {
-    t: Vec<i64>,
-    o: Vec<f64>,
-    h: Vec<f64>,
-    l: Vec<f64>,
-    c: Vec<f64>,
-    v: Vec<f64>,
-}
-
-impl Data {
-    fn slice(&self, r: std::ops::Range<usize>) -> Data {
-        Data {
-            t: self.t[r.clone()].to_vec(),
-            o: self.o[r.clone()].to_vec(),
-            h: self.h[r.clone()].to_vec(),
-            l: self.l[r.clone()].to_vec(),
-            c: self.c[r.clone()].to_vec(),
-            v: self.v[r].to_vec(),
-        }
-    }
-}
 
 fn num(s: &str) -> f64 {
     if s.is_empty() {
@@ -281,15 +259,7 @@ fn a_missing_bar_restarts_indicators_like_a_fresh_series() {
 }
 
 fn synthetic(n: usize, f: impl Fn(usize) -> f64, volume: f64) -> Data {
-    let x: Vec<f64> = (0..n).map(f).collect();
-    Data {
-        t: (0..n as i64).map(|i| 1_704_067_200 + 3600 * i).collect(),
-        o: x.clone(),
-        h: x.clone(),
-        l: x.clone(),
-        c: x,
-        v: vec![volume; n],
-    }
+    Data::flat((0..n).map(f).collect(), JAN_2024, 3600, volume)
 }
 
 #[test]
