@@ -109,7 +109,8 @@ fn imports(text: &str) -> Vec<String> {
 
 /// `*_tests.rs` files are test modules (`#[cfg(test)] mod x_tests;`, checked below).
 fn is_test_file(f: &Path) -> bool {
-    f.file_stem().is_some_and(|s| s.to_string_lossy().ends_with("_tests"))
+    f.file_stem()
+        .is_some_and(|s| s.to_string_lossy().ends_with("_tests"))
 }
 
 /// Every import edge `from -> to` between top-level modules, with the files that make it.

@@ -146,7 +146,7 @@ mod tests {
     use super::*;
     use crate::backtest::rules_tests::{Script, bars, cash, close_enough, go};
     use crate::interval::Interval;
-    use crate::order::{ExitReason, Exits, OrderKind, Side, Size};
+    use crate::order::{Exits, OrderKind, Side, Size};
     use crate::series::Series;
     use crate::strategy::Signals;
     use crate::testing::{DAY, bars_at, flat};

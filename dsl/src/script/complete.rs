@@ -152,22 +152,21 @@ fn word_at(chars: &[char], cursor: usize) -> Option<(String, Option<String>)> {
 pub fn inspect(s: &Session, code: &str, cursor: usize) -> Option<String> {
     let chars: Vec<char> = code.chars().collect();
     let (name, receiver) = word_at(&chars, cursor)?;
-    if let Some(recv) = receiver {
-        if let Some((ty, _)) = receiver_type(s, &recv) {
-            if let Some(d) = s.docs().method(&ty, &name) {
-                return Some(d.render());
-            }
-        }
+    if let Some(recv) = receiver
+        && let Some((ty, _)) = receiver_type(s, &recv)
+        && let Some(d) = s.docs().method(&ty, &name)
+    {
+        return Some(d.render());
     }
     describe(s, &name)
 }
 
 /// Help for a name: a built-in, `Type.method`, a cell function or a variable.
 pub fn describe(s: &Session, name: &str) -> Option<String> {
-    if let Some((ty, m)) = name.split_once('.') {
-        if let Some(d) = s.docs().method(ty, m) {
-            return Some(d.render());
-        }
+    if let Some((ty, m)) = name.split_once('.')
+        && let Some(d) = s.docs().method(ty, m)
+    {
+        return Some(d.render());
     }
     if let Some(v) = s.variable(name) {
         let ty = type_name(s, &v);

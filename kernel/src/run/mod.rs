@@ -332,6 +332,30 @@ impl<'a> CellOutputs<'a> {
     }
 }
 
+/// Progress displays (`dsl::display::Progress`, ids `progress-…`) also draw a progress bar on a
+/// terminal's stderr, redrawn in place; the notebook keeps the final state.
+pub(crate) fn cli_progress(o: &Output) {
+    use std::io::{IsTerminal, Write};
+    let (id, bundle) = match o {
+        Output::Display {
+            display_id: Some(id),
+            bundle,
+        } => (id.as_str(), bundle),
+        Output::UpdateDisplay { display_id, bundle } => (display_id.as_str(), bundle),
+        _ => return,
+    };
+    if !id.starts_with("progress-") || !std::io::stderr().is_terminal() {
+        return;
+    }
+    let text = bundle.plain().unwrap_or_default();
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[2K  {text}");
+    // The bar is full once nothing is left to do.
+    if !text.contains('░') {
+        let _ = writeln!(err);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,29 +497,5 @@ mod tests {
         let e = r.unwrap_err();
         assert_eq!(e.ename, "CellTimeoutError");
         assert!(e.evalue.contains("--timeout"));
-    }
-}
-
-/// Progress displays (`dsl::display::Progress`, ids `progress-…`) also draw a progress bar on a
-/// terminal's stderr, redrawn in place; the notebook keeps the final state.
-pub(crate) fn cli_progress(o: &Output) {
-    use std::io::{IsTerminal, Write};
-    let (id, bundle) = match o {
-        Output::Display {
-            display_id: Some(id),
-            bundle,
-        } => (id.as_str(), bundle),
-        Output::UpdateDisplay { display_id, bundle } => (display_id.as_str(), bundle),
-        _ => return,
-    };
-    if !id.starts_with("progress-") || !std::io::stderr().is_terminal() {
-        return;
-    }
-    let text = bundle.plain().unwrap_or_default();
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "\r\x1b[2K  {text}");
-    // The bar is full once nothing is left to do.
-    if !text.contains('░') {
-        let _ = writeln!(err);
     }
 }
