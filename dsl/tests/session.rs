@@ -267,3 +267,38 @@ fn element_wise_operations_on_series_of_different_lengths_are_errors_naming_both
     );
     assert_eq!(plain(&mut s, "a.len()"), "3");
 }
+
+#[test]
+fn from_and_to_cut_vectorized_signals_with_the_bars() {
+    let (mut s, _) = session();
+    // Signals computed on the whole table, a backtest on a window of it (2025-05-20 .. 2025-05-30).
+    s.execute(
+        r#"let bars = klines("demo:BTC", "1h");
+        let f = sma(bars.close, 10); let sl = sma(bars.close, 30);
+        let entry = crossover(f, sl); let exit = crossunder(f, sl);
+        let r = backtest(bars, strategy(#{ entry: entry, exit: exit }), #{ from: "2025-05-20", to: "2025-05-30", save: false });
+        let start = 0; while bars.time[start] < 1747699200 { start += 1; }
+        let end = start; while end < bars.len() && bars.time[end] <= 1748563200 { end += 1; }
+        let by_hand = backtest(bars.head(end).tail(end - start),
+            strategy(#{ entry: entry.head(end).tail(end - start), exit: exit.head(end).tail(end - start) }),
+            #{ save: false });"#,
+    )
+    .unwrap();
+    let n: usize = plain(&mut s, "r.stats.n_bars").parse().unwrap();
+    assert_eq!(plain(&mut s, "end - start"), n.to_string());
+    assert!(n > 100 && n < 300, "{n} bars in the window");
+    assert!(plain(&mut s, "r.stats.n_trades").parse::<u64>().unwrap() > 0);
+    for k in ["n_trades", "final_equity", "buy_signals"] {
+        assert_eq!(
+            plain(&mut s, &format!("r.stats.{k}")),
+            plain(&mut s, &format!("by_hand.stats.{k}")),
+            "{k}"
+        );
+    }
+    // A window on signals of another length is still the length error.
+    let e = s
+        .execute(r#"backtest(bars, strategy(#{ entry: entry.tail(10) }), #{ from: "2025-05-20", save: false })"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("entry has 10 values"), "{e}");
+}

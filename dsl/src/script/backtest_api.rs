@@ -137,11 +137,42 @@ fn read_bars(v: &Dynamic) -> RhaiResult<Vec<Bars>> {
     )))
 }
 
-/// Signals with volatility sizing resolved against `bars`.
-pub(crate) fn signals_for(s: &StrategyValue, bars: &Bars) -> RhaiResult<Option<Signals>> {
+/// Signals with volatility sizing resolved against `bars`. `full` is the table `bars` was cut
+/// from by `from`/`to`: signals computed on it are cut to the same window.
+pub(crate) fn signals_for(
+    s: &StrategyValue,
+    bars: &Bars,
+    full: Option<&Bars>,
+) -> RhaiResult<Option<Signals>> {
     let Some(sig) = &s.signals else {
         return Ok(None);
     };
+    let window = full.filter(|f| {
+        f.len() != bars.len()
+            && [&sig.entry, &sig.exit, &sig.short_entry, &sig.short_exit]
+                .into_iter()
+                .flatten()
+                .all(|s| s.len() == f.len())
+    });
+    if let Some(f) = window {
+        let start = bars
+            .time
+            .first()
+            .map_or(0, |&t0| f.time.partition_point(|&t| t < t0));
+        let mut cut = sig.slice(start, start + bars.len());
+        cut.check_len(bars.len(), &bars.id).rhai()?;
+        if let Some((risk_pct, mult, period)) = s.vol {
+            let atr =
+                crate::indicators::atr(f.high.values(), f.low.values(), f.close.values(), period)
+                    .rhai()?;
+            let d: Vec<f64> = atr[start..start + bars.len()]
+                .iter()
+                .map(|a| a * mult)
+                .collect();
+            cut.risk = Some((risk_pct, Arc::new(d)));
+        }
+        return Ok(Some(cut));
+    }
     sig.check_len(bars.len(), &bars.id).rhai()?;
     let mut sig = sig.clone();
     if let Some((risk_pct, mult, period)) = s.vol {
@@ -191,7 +222,8 @@ fn run_backtest(
     opts: &Map,
 ) -> RhaiResult<ResultValue> {
     let o = run_options(opts)?;
-    let all = slice_time(&read_bars(bars)?, o.from, o.to);
+    let full = read_bars(bars)?;
+    let all = slice_time(&full, o.from, o.to);
     let strats: Vec<StrategyValue> = match read_strategy(strat)? {
         StratInput::One(s) => vec![*s],
         StratInput::Factory(f) => all
@@ -240,7 +272,12 @@ fn run_backtest(
                     "vectorized signals belong to one bars table; for several tokens pass |bars| strategy(#{ entry: ... }) or use on_bar",
                 ));
             }
-            sig_logics.extend(signals_for(s, b)?);
+            let whole = if strats.len() == 1 {
+                &full[0]
+            } else {
+                &full[k]
+            };
+            sig_logics.extend(signals_for(s, b, Some(whole))?);
         }
     }
     let kind = if script_logics.is_empty() {

@@ -51,6 +51,22 @@ impl Signals {
         Ok(())
     }
 
+    /// The signals of bars `[start, end)`: for a backtest window (`from`/`to`) of the bars they were
+    /// computed on.
+    pub fn slice(&self, start: usize, end: usize) -> Signals {
+        let cut = |s: &Option<Series>| s.as_ref().map(|s| s.slice(start, end));
+        Signals {
+            entry: cut(&self.entry),
+            exit: cut(&self.exit),
+            short_entry: cut(&self.short_entry),
+            short_exit: cut(&self.short_exit),
+            risk: self.risk.as_ref().map(|(pct, d)| {
+                let end = end.min(d.len());
+                (*pct, std::sync::Arc::new(d[start.min(end)..end].to_vec()))
+            }),
+        }
+    }
+
     /// Counts of true bars (entry, exit, short_entry, short_exit).
     pub fn counts(&self) -> [usize; 4] {
         let c = |s: &Option<Series>| s.as_ref().map_or(0, Series::count);

@@ -162,7 +162,7 @@ fn run(
             return Err(rt_err("all combinations must use the same strategy style"));
         }
         Ok(Job {
-            signals: signals_for(s, &bars)?.unwrap_or_default(),
+            signals: signals_for(s, &bars, None)?.unwrap_or_default(),
             opts: s.opts.clone(),
         })
     };
