@@ -154,36 +154,31 @@ pub(crate) fn signals_for(
                 .flatten()
                 .all(|s| s.len() == f.len())
     });
-    if let Some(f) = window {
-        let start = bars
-            .time
-            .first()
-            .map_or(0, |&t0| f.time.partition_point(|&t| t < t0));
-        let mut cut = sig.slice(start, start + bars.len());
-        cut.check_len(bars.len(), &bars.id).rhai()?;
-        if let Some((risk_pct, mult, period)) = s.vol {
-            let atr =
-                crate::indicators::atr(f.high.values(), f.low.values(), f.close.values(), period)
-                    .rhai()?;
-            let d: Vec<f64> = atr[start..start + bars.len()]
-                .iter()
-                .map(|a| a * mult)
-                .collect();
-            cut.risk = Some((risk_pct, Arc::new(d)));
+    // Signals (and ATR sizing) of the whole table, cut to where `bars` starts in it.
+    let (src, start) = match window {
+        Some(f) => {
+            let t0 = bars.time.first().copied().unwrap_or(i64::MIN);
+            (f, f.time.partition_point(|&t| t < t0))
         }
-        return Ok(Some(cut));
-    }
+        None => (bars, 0),
+    };
+    let end = start + bars.len();
+    let mut sig = if window.is_some() {
+        sig.slice(start, end)
+    } else {
+        sig.clone()
+    };
     sig.check_len(bars.len(), &bars.id).rhai()?;
-    let mut sig = sig.clone();
     if let Some((risk_pct, mult, period)) = s.vol {
         let atr = crate::indicators::atr(
-            bars.high.values(),
-            bars.low.values(),
-            bars.close.values(),
+            src.high.values(),
+            src.low.values(),
+            src.close.values(),
             period,
         )
         .rhai()?;
-        sig.risk = Some((risk_pct, Arc::new(atr.iter().map(|a| a * mult).collect())));
+        let distance: Vec<f64> = atr[start..end].iter().map(|a| a * mult).collect();
+        sig.risk = Some((risk_pct, Arc::new(distance)));
     }
     Ok(Some(sig))
 }
