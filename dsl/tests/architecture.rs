@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("time", 1),
     ("interval", 1),
     ("cancel", 1),
+    ("sqlite", 1),
     ("series", 1),
     ("display", 1),
     ("bars", 2),

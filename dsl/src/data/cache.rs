@@ -3,13 +3,13 @@
 //! `klines` holds bars keyed by (key, interval, time); `coverage` holds the ranges of bar times
 //! that were fetched completely, so a range with no trading (a gap) is known to be empty and is
 //! not fetched again. Rows and their coverage are written in one transaction: a crash leaves
-//! either both or neither. WAL mode and a busy timeout let two processes share the file.
+//! either both or neither. `crate::sqlite` opens it so that
+//! several processes share it.
 
 use crate::bars::Candle;
 use crate::error::{DslError, Result};
 use rusqlite::{Connection, params};
 use std::path::Path;
-use std::time::Duration;
 
 pub struct Cache {
     conn: Connection,
@@ -22,6 +22,15 @@ fn db_err(e: rusqlite::Error) -> DslError {
     DslError::data(format!("kline cache error: {e}"))
 }
 
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS klines (
+        key TEXT NOT NULL, interval INTEGER NOT NULL, time INTEGER NOT NULL,
+        open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,
+        volume REAL NOT NULL,
+        PRIMARY KEY (key, interval, time)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS coverage (
+        key TEXT NOT NULL, interval INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+        PRIMARY KEY (key, interval, start)) WITHOUT ROWID;";
+
 impl Cache {
     pub fn open(path: &Path) -> Result<Cache> {
         if let Some(dir) = path.parent() {
@@ -32,28 +41,12 @@ impl Cache {
                 ))
             })?;
         }
-        let conn = Connection::open(path).map_err(|e| {
+        let conn = crate::sqlite::open_shared(path, SCHEMA).map_err(|e| {
             DslError::data(format!(
                 "cannot open the kline cache {}: {e}",
                 path.display()
             ))
         })?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db_err)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS klines (
-                key TEXT NOT NULL, interval INTEGER NOT NULL, time INTEGER NOT NULL,
-                open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,
-                volume REAL NOT NULL,
-                PRIMARY KEY (key, interval, time)) WITHOUT ROWID;
-             CREATE TABLE IF NOT EXISTS coverage (
-                key TEXT NOT NULL, interval INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-                PRIMARY KEY (key, interval, start)) WITHOUT ROWID;",
-        )
-        .map_err(db_err)?;
         Ok(Cache { conn })
     }
 
@@ -106,7 +99,7 @@ impl Cache {
         span: Span,
         bars: &[Candle],
     ) -> Result<()> {
-        let tx = self.conn.transaction().map_err(db_err)?;
+        let tx = crate::sqlite::write_tx(&mut self.conn).map_err(db_err)?;
         {
             let mut ins = tx
                 .prepare_cached(

@@ -66,18 +66,15 @@ impl Store {
                 ))
             })?;
         }
-        let conn = Connection::open(path).map_err(db_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        )
-        .map_err(db_err)?;
-        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        let conn = crate::sqlite::open_shared(path, SCHEMA).map_err(db_err)?;
+        conn.execute_batch("PRAGMA foreign_keys=ON;")
+            .map_err(db_err)?;
         Ok(Store { conn })
     }
 
     /// Saves a finished run and its signals in one transaction; returns the run id.
     pub fn save(&mut self, r: &BacktestResult, config: &Value, data_hash: &str) -> Result<i64> {
-        let tx = self.conn.transaction().map_err(db_err)?;
+        let tx = crate::sqlite::write_tx(&mut self.conn).map_err(db_err)?;
         let now = chrono::Utc::now().timestamp();
         tx.execute(
             "INSERT INTO backtests (created_at, name, config, status, result, data_hash) VALUES (?1, ?2, ?3, 'done', ?4, ?5)",
