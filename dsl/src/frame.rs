@@ -258,13 +258,18 @@ impl Frame {
 
     /// Writes the table as CSV.
     pub fn to_csv(&self, path: &str) -> Result<()> {
+        self.to_csv_file(std::path::Path::new(path), path)
+    }
+
+    /// Writes `file`; errors name it as `shown` (the path as the user wrote it).
+    pub fn to_csv_file(&self, file: &std::path::Path, shown: &str) -> Result<()> {
         use polars::prelude::{CsvWriter, SerWriter};
         let mut df = self.to_polars()?;
-        let mut f = std::fs::File::create(path)
-            .map_err(|e| DslError::data(format!("cannot write {path}: {e}")))?;
+        let mut f = std::fs::File::create(file)
+            .map_err(|e| DslError::data(format!("cannot write {shown}: {e}")))?;
         CsvWriter::new(&mut f)
             .finish(&mut df)
-            .map_err(|e| DslError::data(format!("cannot write {path}: {e}")))
+            .map_err(|e| DslError::data(format!("cannot write {shown}: {e}")))
     }
 
     /// Rows shown in displays: all up to 20, else the first 10 and last 5.

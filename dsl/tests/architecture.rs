@@ -16,6 +16,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("interval", 1),
     ("cancel", 1),
     ("sqlite", 1),
+    ("sandbox", 1),
+    ("memory", 1),
     ("series", 1),
     ("display", 1),
     ("bars", 2),

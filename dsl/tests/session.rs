@@ -216,8 +216,10 @@ fn the_sandbox_has_no_eval_and_no_file_imports() {
 #[test]
 fn a_frame_of_awkward_text_writes_standard_csv() {
     let (mut s, _) = session();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.csv");
+    // Inside STRATBOOK_HOME, where the sandbox lets a cell write.
+    let home = std::env::temp_dir().join(format!("stratbook-session-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let path = home.join("t.csv");
     s.execute(&format!(
         r#"let t = table([#{{ a: "x\"y", b: 1 }}, #{{ a: "line\nbreak", b: 2 }}, #{{ a: "c,d", b: 3 }}]);
         t.to_csv("{}");"#,

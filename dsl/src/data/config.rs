@@ -1,6 +1,7 @@
 //! Data configuration from the environment: `AVE_API_KEY`, `AVE_API_BASE`, `AVE_API_PLAN`,
 //! `STRATBOOK_HOME`, `STRATBOOK_OFFLINE`. The key is held in [`ApiKey`], which never prints itself.
 
+use crate::sandbox::Sandbox;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -121,6 +122,8 @@ pub struct Config {
     pub offline: bool,
     /// Timeouts, retries and rate override for the AVE client.
     pub client: ClientOptions,
+    /// The folders file built-ins may use (`crate::sandbox`).
+    pub sandbox: Sandbox,
 }
 
 impl Config {
@@ -142,6 +145,7 @@ impl Config {
             plan: var("AVE_API_PLAN")
                 .and_then(|p| Plan::parse(&p))
                 .unwrap_or(Plan::Free),
+            sandbox: Sandbox::from_env(home.clone()),
             home,
             offline: var("STRATBOOK_OFFLINE")
                 .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")),
@@ -151,11 +155,13 @@ impl Config {
 
     /// A config for tests: a given home, offline unless a base is set.
     pub fn for_home(home: impl Into<PathBuf>) -> Config {
+        let home = home.into();
         Config {
             api_key: None,
             api_base: DEFAULT_AVE_BASE.into(),
             plan: Plan::Free,
-            home: home.into(),
+            sandbox: Sandbox::from_env(home.clone()),
+            home,
             offline: true,
             client: ClientOptions::default(),
         }
@@ -163,11 +169,13 @@ impl Config {
 
     /// A config for a mock AVE server at `base`: online, plan pro, fast client options.
     pub fn for_mock(home: impl Into<PathBuf>, base: &str, key: Option<&str>) -> Config {
+        let home = home.into();
         Config {
             api_key: key.map(ApiKey::new),
             api_base: base.trim_end_matches('/').to_string(),
             plan: Plan::Pro,
-            home: home.into(),
+            sandbox: Sandbox::from_env(home.clone()),
+            home,
             offline: false,
             client: ClientOptions::fast(),
         }

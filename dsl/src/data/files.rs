@@ -33,39 +33,77 @@ pub fn to_frame(b: &Bars) -> Result<DataFrame> {
 }
 
 pub fn write_csv(b: &Bars, path: &str) -> Result<()> {
+    write_csv_file(b, Path::new(path), path)
+}
+
+/// Writes `file`; errors name the file as `shown` (the path as the user wrote it).
+pub fn write_csv_file(b: &Bars, file: &Path, shown: &str) -> Result<()> {
     let mut df = to_frame(b)?;
-    let mut f = std::fs::File::create(path).map_err(|e| file_err(path, e))?;
+    let mut f = std::fs::File::create(file).map_err(|e| file_err(shown, e))?;
     CsvWriter::new(&mut f)
         .finish(&mut df)
-        .map_err(|e| file_err(path, e))
+        .map_err(|e| file_err(shown, e))
 }
 
 pub fn write_parquet(b: &Bars, path: &str) -> Result<()> {
+    write_parquet_file(b, Path::new(path), path)
+}
+
+pub fn write_parquet_file(b: &Bars, file: &Path, shown: &str) -> Result<()> {
     let mut df = to_frame(b)?;
-    let f = std::fs::File::create(path).map_err(|e| file_err(path, e))?;
+    let f = std::fs::File::create(file).map_err(|e| file_err(shown, e))?;
     ParquetWriter::new(f)
         .finish(&mut df)
         .map(|_| ())
-        .map_err(|e| file_err(path, e))
+        .map_err(|e| file_err(shown, e))
+}
+
+/// A file that opened but did not parse. The parser's message is dropped on purpose: it quotes
+/// the file's content, and a cell must not read a file it may not parse by provoking an error.
+fn parse_err(shown: &str, kind: &str) -> DslError {
+    DslError::data(format!(
+        "cannot read {shown}: it is not a {kind} file of bars (its content is not shown); \
+         expected columns time, open, high, low, close[, volume]"
+    ))
 }
 
 /// Reads bars from a CSV file. `id` defaults to the file name without extension.
 pub fn read_csv(path: &str, interval: Option<Interval>, id: Option<&str>) -> Result<Bars> {
+    read_csv_file(Path::new(path), path, interval, id)
+}
+
+/// Reads `file`; errors and the bars' source name it as `shown`.
+pub fn read_csv_file(
+    file: &Path,
+    shown: &str,
+    interval: Option<Interval>,
+    id: Option<&str>,
+) -> Result<Bars> {
+    let f = std::fs::File::open(file).map_err(|e| file_err(shown, e))?;
     let df = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(10_000))
-        .try_into_reader_with_file_path(Some(path.into()))
-        .and_then(|r| r.finish())
-        .map_err(|e| file_err(path, e))?;
-    from_frame(&df, path, interval, id)
+        .into_reader_with_file_handle(f)
+        .finish()
+        .map_err(|_| parse_err(shown, "CSV"))?;
+    from_frame(&df, shown, interval, id)
 }
 
 pub fn read_parquet(path: &str, interval: Option<Interval>, id: Option<&str>) -> Result<Bars> {
-    let f = std::fs::File::open(path).map_err(|e| file_err(path, e))?;
+    read_parquet_file(Path::new(path), path, interval, id)
+}
+
+pub fn read_parquet_file(
+    file: &Path,
+    shown: &str,
+    interval: Option<Interval>,
+    id: Option<&str>,
+) -> Result<Bars> {
+    let f = std::fs::File::open(file).map_err(|e| file_err(shown, e))?;
     let df = ParquetReader::new(f)
         .finish()
-        .map_err(|e| file_err(path, e))?;
-    from_frame(&df, path, interval, id)
+        .map_err(|_| parse_err(shown, "Parquet"))?;
+    from_frame(&df, shown, interval, id)
 }
 
 fn find<'a>(df: &'a DataFrame, names: &[&str]) -> Option<&'a Column> {
@@ -80,7 +118,7 @@ fn floats(c: &Column, path: &str) -> Result<Vec<f64>> {
     let s = c
         .as_materialized_series()
         .cast(&DataType::Float64)
-        .map_err(|e| file_err(path, format!("column '{}' is not numeric ({e})", c.name())))?;
+        .map_err(|_| file_err(path, format!("column '{}' is not numeric", c.name())))?;
     let ca = s.f64().map_err(|e| file_err(path, e))?;
     Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
@@ -157,9 +195,9 @@ fn times(c: &Column, path: &str) -> Result<Vec<i64>> {
                 .collect()
         }
         _ => {
-            let phys = s.cast(&DataType::Float64).map_err(|e| {
-                file_err(path, format!("column '{}' holds no times ({e})", c.name()))
-            })?;
+            let phys = s
+                .cast(&DataType::Float64)
+                .map_err(|_| file_err(path, format!("column '{}' holds no times", c.name())))?;
             let ca = phys.f64().map_err(|e| file_err(path, e))?;
             ca.iter()
                 .enumerate()
@@ -196,18 +234,14 @@ pub fn from_frame(
     id: Option<&str>,
 ) -> Result<Bars> {
     let need = |names: &[&str]| {
+        // The file's own column names are its content: say how many, not what they are.
         find(df, names).ok_or_else(|| {
-            let have: Vec<String> = df
-                .get_column_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
             file_err(
                 path,
                 format!(
-                    "no '{}' column (columns: {}); name them time, open, high, low, close, volume",
+                    "no '{}' column among its {} columns; name them time, open, high, low, close, volume",
                     names[0],
-                    have.join(", ")
+                    df.width()
                 ),
             )
         })
@@ -311,6 +345,25 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_is_not_bars_is_refused_without_echoing_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("shadow");
+        std::fs::write(&p, "root:*:19000:0:99999:7:::\ndaemon:x:1:1::/:/bin/sh\n").unwrap();
+        let e = read_csv(p.to_str().unwrap(), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("root") && !e.contains("daemon"), "{e}");
+        std::fs::write(&p, "\u{0}\u{1}garbage,\"unterminated\n1,2,3\n").unwrap();
+        for r in [
+            read_csv(p.to_str().unwrap(), None, None),
+            read_parquet(p.to_str().unwrap(), None, None),
+        ] {
+            let e = r.unwrap_err().to_string();
+            assert!(!e.contains("garbage") && !e.contains("unterminated"), "{e}");
+        }
+    }
+
+    #[test]
     fn missing_columns_and_unknown_steps_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
@@ -318,7 +371,9 @@ mod tests {
         let e = read_csv(p.to_str().unwrap(), None, None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("no 'open' column") && e.contains("price"), "{e}");
+        // The file's own header is its content: counted, never shown.
+        assert!(e.contains("no 'open' column among its 2 columns"), "{e}");
+        assert!(!e.contains("price"), "{e}");
         std::fs::write(&p, "time,open,high,low,close\n0,1,1,1,1\n420,1,1,1,1\n").unwrap();
         let e = read_csv(p.to_str().unwrap(), None, None)
             .unwrap_err()

@@ -14,6 +14,7 @@ use crate::data::service::{DataService, Hooks, KlineQuery};
 use crate::data::{demo, files, resample};
 use crate::display::Progress;
 use crate::interval::Interval;
+use crate::sandbox::Access;
 use crate::script::runtime::Runtime;
 use crate::series::Series;
 use rhai::{Array, Dynamic, INT, Map};
@@ -155,7 +156,7 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     let s: Svc = Arc::new(OnceLock::new());
     register_sources(api, rt, &s);
     register_market(api, rt, &s);
-    register_files(api);
+    register_files(api, rt);
     register_bars(api);
 }
 
@@ -270,48 +271,72 @@ fn register_market(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
     });
 }
 
-fn register_files(api: &mut Api) {
-    api.func("read_csv", &["path: string"], "Bars", |p: &str| {
+fn register_files(api: &mut Api, rt: &Arc<Runtime>) {
+    // Every path goes through the sandbox (`crate::sandbox`) before a file is opened.
+    let read = |rt: &Arc<Runtime>, what: &str, p: &str| {
+        rt.config.sandbox.resolve(what, p, Access::Read).rhai()
+    };
+    let r = rt.clone();
+    api.func("read_csv", &["path: string"], "Bars", move |p: &str| {
         not_in_on_bar("read_csv")?;
-        files::read_csv(p, None, None).rhai()
+        files::read_csv_file(&read(&r, "read_csv", p)?, p, None, None).rhai()
     });
+    let r = rt.clone();
     api.func(
         "read_csv",
         &["path: string", "opts: map"],
         "Bars",
-        |p: &str, o: Map| {
+        move |p: &str, o: Map| {
             not_in_on_bar("read_csv")?;
             let (iv, id) = read_opts(&o, "read_csv")?;
-            files::read_csv(p, iv, id.as_deref()).rhai()
+            files::read_csv_file(&read(&r, "read_csv", p)?, p, iv, id.as_deref()).rhai()
         },
     );
-    api.func("read_parquet", &["path: string"], "Bars", |p: &str| {
+    let r = rt.clone();
+    api.func("read_parquet", &["path: string"], "Bars", move |p: &str| {
         not_in_on_bar("read_parquet")?;
-        files::read_parquet(p, None, None).rhai()
+        files::read_parquet_file(&read(&r, "read_parquet", p)?, p, None, None).rhai()
     });
+    let r = rt.clone();
     api.func(
         "read_parquet",
         &["path: string", "opts: map"],
         "Bars",
-        |p: &str, o: Map| {
+        move |p: &str, o: Map| {
             not_in_on_bar("read_parquet")?;
             let (iv, id) = read_opts(&o, "read_parquet")?;
-            files::read_parquet(p, iv, id.as_deref()).rhai()
+            files::read_parquet_file(&read(&r, "read_parquet", p)?, p, iv, id.as_deref()).rhai()
         },
     );
+    let r = rt.clone();
     api.method(
         "Bars",
         "to_csv",
         &["path: string"],
         "()",
-        |b: &mut Bars, p: &str| files::write_csv(b, p).rhai(),
+        move |b: &mut Bars, p: &str| {
+            let file = r
+                .config
+                .sandbox
+                .resolve("to_csv", p, Access::Write)
+                .rhai()?;
+            files::write_csv_file(b, &file, p).rhai()
+        },
     );
+    let r = rt.clone();
     api.method(
         "Bars",
         "to_parquet",
         &["path: string"],
         "()",
-        |b: &mut Bars, p: &str| files::write_parquet(b, p).rhai(),
+        move |b: &mut Bars, p: &str| {
+            let file = r
+                .config
+                .sandbox
+                .resolve("to_parquet", p, Access::Write)
+                .rhai()?;
+            files::write_parquet_file(b, &file, p).rhai()
+        },
     );
 }
 

@@ -158,11 +158,14 @@ fn classify(e: &EvalAltResult, cx: &Context) -> (String, String, Option<String>)
                 )
             }
         }
-        E::ErrorTerminated(_, _) => (
-            "Interrupted".into(),
-            "execution interrupted by the user".into(),
-            None,
-        ),
+        E::ErrorTerminated(token, _) => match token.clone().into_string() {
+            Ok(msg) if msg != super::session::INTERRUPTED => ("MemoryError".into(), msg, None),
+            _ => (
+                "Interrupted".into(),
+                "execution interrupted by the user".into(),
+                None,
+            ),
+        },
         E::ErrorTooManyOperations(_) => (
             "LimitError".into(),
             "too many operations: the cell ran past the operation limit".into(),

@@ -2,6 +2,7 @@
 
 use super::api::{Api, IntoRhai, RhaiResult, rt_err};
 use crate::frame::{Column, Frame};
+use crate::sandbox::Access;
 use crate::script::runtime::Runtime;
 use rhai::{Array, Dynamic, INT, Map};
 use std::sync::Arc;
@@ -158,7 +159,7 @@ fn plot_frame(f: &Frame, opts: &Map) -> RhaiResult<super::display_api::Rich> {
         .rhai()
 }
 
-pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
+pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     api.engine.register_type_with_name::<Frame>("Frame");
     api.func("table", &["rows: array"], "Frame", |rows: Array| {
         from_rows(&rows)
@@ -225,11 +226,19 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
     );
     api.engine
         .register_fn("plot", |f: &mut Frame| plot_frame(f, &Map::new()));
+    let r = rt.clone();
     api.method(
         "Frame",
         "to_csv",
         &["path: string"],
         "()",
-        |f: &mut Frame, p: &str| f.to_csv(p).rhai(),
+        move |f: &mut Frame, p: &str| {
+            let file = r
+                .config
+                .sandbox
+                .resolve("to_csv", p, Access::Write)
+                .rhai()?;
+            f.to_csv_file(&file, p).rhai()
+        },
     );
 }

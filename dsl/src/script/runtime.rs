@@ -4,6 +4,7 @@
 use crate::cancel::Cancel;
 use crate::data::config::Config;
 use crate::display::Emitter;
+use crate::memory::{self, Budget};
 use std::sync::Arc;
 
 /// Shared by every built-in of one session.
@@ -11,6 +12,8 @@ pub struct Runtime {
     pub cancel: Cancel,
     pub emitter: Emitter,
     pub config: Config,
+    /// The memory budget (`STRATBOOK_MAX_MEMORY`), checked between script operations.
+    pub budget: Budget,
 }
 
 impl Runtime {
@@ -19,6 +22,9 @@ impl Runtime {
             cancel: Cancel::new(),
             emitter: Emitter::default(),
             config,
+            budget: Budget::new(
+                memory::budget_from_env().unwrap_or_else(|_| memory::default_budget()),
+            ),
         })
     }
 }

@@ -60,11 +60,15 @@ pub struct Session {
 }
 
 /// Engine limits: generous for real work, each breach a clear error.
+///
+/// Containers have no size limit of their own: the memory budget (`crate::memory`, checked after
+/// every operation) bounds them all. Rhai's string/array/map limits were both incomplete (an index
+/// assignment `m[k] = v` never checks the map) and quadratic (every call on an array measures the
+/// whole array again, so `x.push(i)` in a loop cost O(n²)).
 pub const MAX_OPERATIONS: u64 = 2_000_000_000;
 pub const MAX_CALL_LEVELS: usize = 64;
-pub const MAX_STRING_SIZE: usize = 16 << 20;
-pub const MAX_ARRAY_SIZE: usize = 10_000_000;
-pub const MAX_MAP_SIZE: usize = 100_000;
+/// The token `on_progress` stops a cell with when the user interrupts it.
+pub(crate) const INTERRUPTED: &str = "interrupted";
 
 impl Session {
     pub fn new(config: Config) -> Session {
@@ -165,11 +169,19 @@ impl Session {
         let run = self.lib.merge(&ast);
         let engine = &self.engine;
         let scope = &mut self.scope;
+        let before = scope.len();
+        self.runtime.budget.start_cell();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             engine.eval_ast_with_scope::<Dynamic>(scope, &run)
         }));
         match outcome {
             Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if over_budget(&e) => {
+                // The variables this cell declared hold what broke the budget: drop them, so the
+                // session is back to what it held before the cell.
+                self.scope.rewind(before);
+                Err(errors::from_eval(&e, &self.context(name, code)))
+            }
             Ok(Err(e)) => Err(errors::from_eval(&e, &self.context(name, code))),
             Err(panic) => {
                 let msg = panic
@@ -317,6 +329,12 @@ impl Session {
     }
 }
 
+/// Whether a cell was stopped by the memory budget (not by an interrupt).
+fn over_budget(e: &rhai::EvalAltResult) -> bool {
+    matches!(e, rhai::EvalAltResult::ErrorTerminated(t, _)
+        if t.clone().into_string().is_ok_and(|s| s != INTERRUPTED))
+}
+
 fn after(p: Position, last: (usize, usize)) -> bool {
     match (p.line(), p.position()) {
         (Some(l), Some(c)) => (l, c) > last,
@@ -346,9 +364,9 @@ fn configure(engine: &mut Engine, runtime: &Arc<Runtime>) {
     engine
         .set_max_operations(MAX_OPERATIONS)
         .set_max_call_levels(MAX_CALL_LEVELS)
-        .set_max_string_size(MAX_STRING_SIZE)
-        .set_max_array_size(MAX_ARRAY_SIZE)
-        .set_max_map_size(MAX_MAP_SIZE)
+        .set_max_string_size(0)
+        .set_max_array_size(0)
+        .set_max_map_size(0)
         .set_max_expr_depths(128, 64)
         .set_strict_variables(true)
         .set_fail_on_invalid_map_property(false);
@@ -366,6 +384,14 @@ fn configure(engine: &mut Engine, runtime: &Arc<Runtime>) {
         };
         rt.emitter.stderr(format!("{at}{s}\n"));
     });
-    let cancel = runtime.cancel.clone();
-    engine.on_progress(move |_| cancel.is_cancelled().then(|| Dynamic::from("interrupted")));
+    let rt = runtime.clone();
+    engine.on_progress(move |ops| {
+        if rt.cancel.is_cancelled() {
+            return Some(Dynamic::from(INTERRUPTED));
+        }
+        rt.budget
+            .check(ops)
+            .err()
+            .map(|e| Dynamic::from(e.to_string()))
+    });
 }
