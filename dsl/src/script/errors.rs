@@ -309,6 +309,17 @@ fn build(
 }
 
 /// An error that did not come from the script engine (a panic in a built-in, ...).
+/// A cell refused before it runs (too large to parse in bounded time).
+pub fn limit(msg: &str, hint: &str) -> CellError {
+    CellError {
+        ename: "LimitError".into(),
+        evalue: format!("{msg}; {hint}"),
+        traceback: vec![format!("LimitError: {msg}"), format!("hint: {hint}")],
+        line: None,
+        column: None,
+    }
+}
+
 pub fn internal(msg: &str) -> CellError {
     CellError {
         ename: "InternalError".into(),

@@ -9,7 +9,7 @@ use super::{complete, register_all, render};
 use crate::data::config::Config;
 use crate::display::{MimeBundle, Output};
 use crate::script::runtime::Runtime;
-use rhai::{AST, Dynamic, Engine, LexError, ParseErrorType, Position, Scope};
+use rhai::{AST, Dynamic, Engine, LexError, OptimizationLevel, ParseErrorType, Position, Scope};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -67,6 +67,19 @@ pub struct Session {
 /// whole array again, so `x.push(i)` in a loop cost O(n²)).
 pub const MAX_OPERATIONS: u64 = 2_000_000_000;
 pub const MAX_CALL_LEVELS: usize = 64;
+/// The largest cell, in bytes. Parsing is linear up to here but cannot be interrupted, so its
+/// time is bounded by bounding the source.
+pub const MAX_CELL_BYTES: usize = 1 << 20;
+/// The most lines a cell may have: Rhai counts lines in 16 bits, so an error further down would
+/// be reported at the wrong line.
+pub const MAX_CELL_LINES: usize = 65_535;
+/// The most `let`/`const` declarations in a cell: Rhai's parser looks each new name up among
+/// all the names before it, so declarations cost O(n²) (10,000 take ~0.1 s).
+pub const MAX_CELL_DECLARATIONS: usize = 10_000;
+/// Past this size a cell is compiled without Rhai's optimizer, whose removal of pure statements
+/// is quadratic in their number (160k `1;` statements: 4.7 s optimized, linear without).
+const OPTIMIZE_BELOW_BYTES: usize = 64 << 10;
+
 /// The token `on_progress` stops a cell with when the user interrupts it.
 pub(crate) const INTERRUPTED: &str = "interrupted";
 
@@ -159,8 +172,9 @@ impl Session {
     }
 
     fn run(&mut self, name: &str, code: &str) -> Result<Dynamic, CellError> {
+        check_cell_size(code)?;
         self.sources.0.insert(name.to_string(), code.to_string());
-        let mut ast = match self.engine.compile_with_scope(&self.scope, code) {
+        let mut ast = match self.compile(code) {
             Ok(ast) => ast,
             Err(e) => return Err(errors::from_parse(&e, &self.context(name, code))),
         };
@@ -194,6 +208,18 @@ impl Session {
                 )))
             }
         }
+    }
+
+    /// Compiles a cell (a large one without the optimizer: see `OPTIMIZE_BELOW_BYTES`).
+    fn compile(&mut self, code: &str) -> Result<AST, rhai::ParseError> {
+        if code.len() < OPTIMIZE_BELOW_BYTES {
+            return self.engine.compile_with_scope(&self.scope, code);
+        }
+        let level = self.engine.optimization_level();
+        self.engine.set_optimization_level(OptimizationLevel::None);
+        let ast = self.engine.compile_with_scope(&self.scope, code);
+        self.engine.set_optimization_level(level);
+        ast
     }
 
     fn context<'a>(&'a self, name: &'a str, code: &'a str) -> errors::Context<'a> {
@@ -296,6 +322,10 @@ impl Session {
         if code.trim().is_empty() {
             return Completeness::Complete;
         }
+        // Too large to parse in bounded time: complete, and `execute` says why it is refused.
+        if check_cell_size(code).is_err() {
+            return Completeness::Complete;
+        }
         match self.engine.compile_with_scope(&self.scope, code) {
             Ok(_) => Completeness::Complete,
             Err(e) => {
@@ -327,6 +357,53 @@ impl Session {
     pub fn inspect(&self, code: &str, cursor: usize) -> Option<String> {
         complete::inspect(self, code, cursor)
     }
+}
+
+/// Refuses a cell too large to parse in bounded time, or whose lines Rhai cannot number.
+fn check_cell_size(code: &str) -> Result<(), CellError> {
+    if code.len() > MAX_CELL_BYTES {
+        return Err(errors::limit(
+            &format!(
+                "the cell is {} KB; a cell may have at most {} KB",
+                code.len() >> 10,
+                MAX_CELL_BYTES >> 10
+            ),
+            "put data in a file and read it (read_csv), or split the cell",
+        ));
+    }
+    let lines = code.lines().count();
+    if lines > MAX_CELL_LINES {
+        return Err(errors::limit(
+            &format!("the cell has {lines} lines; a cell may have at most {MAX_CELL_LINES}"),
+            "split the cell, or put data in a file and read it (read_csv)",
+        ));
+    }
+    let declarations = declarations(code);
+    if declarations > MAX_CELL_DECLARATIONS {
+        return Err(errors::limit(
+            &format!(
+                "the cell declares {declarations} variables (let/const); a cell may declare at most {MAX_CELL_DECLARATIONS}"
+            ),
+            "keep many values in an array or a map",
+        ));
+    }
+    Ok(())
+}
+
+/// `let` and `const` words in a cell (an upper bound on its declarations: words in strings and
+/// comments count too).
+fn declarations(code: &str) -> usize {
+    let b = code.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut n = 0;
+    for kw in ["let", "const"] {
+        for (i, _) in code.match_indices(kw) {
+            let before = i == 0 || !word(b[i - 1]);
+            let after = b.get(i + kw.len()).is_none_or(|&c| !word(c));
+            n += usize::from(before && after);
+        }
+    }
+    n
 }
 
 /// Whether a cell was stopped by the memory budget (not by an interrupt).
