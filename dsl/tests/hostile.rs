@@ -141,3 +141,34 @@ fn huge_cells_are_refused_at_once_and_large_ones_parse() {
     s.execute(&many).unwrap();
     still_alive(&mut s);
 }
+
+#[test]
+fn a_huge_optimize_grid_is_refused_naming_its_size_and_the_limit() {
+    let (mut s, _h) = session();
+    // 150 × 150 × 150: once an allocation abort of the whole process.
+    let e = s
+        .execute(
+            r#"let bars = klines("demo:BTC", "1h", #{ limit: 200 });
+            let v = []; for i in 1..151 { v.push(i); }
+            optimize(bars, |p| strategy(#{ entry: bars.close > sma(bars.close, p.a), exit: bars.close < sma(bars.close, p.b) }),
+                #{ a: v, b: v, c: v })"#,
+        )
+        .unwrap_err();
+    assert!(
+        e.evalue.contains("3375000") && e.evalue.contains("100000"),
+        "{e}"
+    );
+    // A grid at the limit's edge is made lazily: a 2-parameter grid still ranks in order.
+    let v = s
+        .execute(
+            r#"let bars = klines("demo:BTC", "1h", #{ limit: 200 });
+            let f = optimize(bars, |p| strategy(#{ entry: crossover(sma(bars.close, p.a), sma(bars.close, p.b)), exit: crossunder(sma(bars.close, p.a), sma(bars.close, p.b)) }),
+                #{ a: [3, 5, 8], b: [20, 30] }, #{ metric: "total_return_pct" });
+            [f.len(), f.column("a").len()]"#,
+        )
+        .unwrap()
+        .value
+        .unwrap();
+    assert_eq!(v.plain(), Some("[6, 6]"));
+    still_alive(&mut s);
+}

@@ -18,40 +18,79 @@ use crate::strategy::StrategyOptions;
 use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 use std::sync::Arc;
 
-/// Every combination of the grid, in key order then value order.
-fn combos(grid: &Map) -> RhaiResult<Vec<Map>> {
-    let mut out = vec![Map::new()];
-    for (k, v) in grid {
-        let vals: Array = v.clone().try_cast::<Array>().ok_or_else(|| {
-            rt_err(format!(
-                "grid '{k}' must be a list of values, e.g. [5, 10, 20]"
-            ))
-        })?;
-        if vals.is_empty() {
-            return Err(rt_err(format!("grid '{k}' is empty")));
-        }
-        out = out
-            .into_iter()
-            .flat_map(|m| {
-                vals.iter().map(move |x| {
-                    let mut m = m.clone();
-                    m.insert(k.clone(), x.clone());
-                    m
-                })
-            })
-            .collect();
-    }
-    Ok(out)
+/// The most combinations `optimize` runs: each is a backtest, and their statistics are kept for
+/// the ranking (a 3 × 150 × 150 grid once aborted the process on allocation).
+pub const MAX_GRID: usize = 100_000;
+
+/// The grid's combinations, in key order then value order, made one at a time (never all at
+/// once): combination `k` is `k` written in the mixed radix of the value counts.
+struct Grid {
+    keys: Vec<(rhai::ImmutableString, Array)>,
+    len: usize,
 }
 
-fn param_columns(params: &[Map], order: &[usize]) -> Vec<(String, Column)> {
-    let Some(first) = params.first() else {
-        return Vec::new();
-    };
-    first
-        .keys()
-        .map(|k| {
-            let vals: Vec<&Dynamic> = order.iter().map(|&i| &params[i][k.as_str()]).collect();
+impl Grid {
+    fn new(grid: &Map) -> RhaiResult<Grid> {
+        let mut keys = Vec::with_capacity(grid.len());
+        let mut len: usize = 1;
+        for (k, v) in grid {
+            let vals: Array = v.clone().try_cast::<Array>().ok_or_else(|| {
+                rt_err(format!(
+                    "grid '{k}' must be a list of values, e.g. [5, 10, 20]"
+                ))
+            })?;
+            if vals.is_empty() {
+                return Err(rt_err(format!("grid '{k}' is empty")));
+            }
+            len = len.saturating_mul(vals.len());
+            keys.push((k.as_str().into(), vals));
+        }
+        if len > MAX_GRID {
+            let sizes: Vec<String> = keys.iter().map(|(_, v)| v.len().to_string()).collect();
+            return Err(rt_err(format!(
+                "the grid has {} combinations ({}); optimize runs at most {MAX_GRID}: use fewer \
+                 values per parameter (a coarse grid first, then a fine one around the best)",
+                if len == usize::MAX {
+                    "too many".to_string()
+                } else {
+                    len.to_string()
+                },
+                sizes.join(" × ")
+            )));
+        }
+        Ok(Grid { keys, len })
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Combination `k`: the last key varies fastest.
+    fn get(&self, mut k: usize) -> Map {
+        let mut m = Map::new();
+        for (key, vals) in self.keys.iter().rev() {
+            m.insert(key.as_str().into(), vals[k % vals.len()].clone());
+            k /= vals.len();
+        }
+        m
+    }
+}
+
+fn param_columns(params: &Grid, order: &[usize]) -> Vec<(String, Column)> {
+    params
+        .keys
+        .iter()
+        .map(|(k, values)| {
+            let n = values.len();
+            // The stride of this key in the mixed radix: the product of the counts after it.
+            let stride: usize = params
+                .keys
+                .iter()
+                .skip_while(|(k2, _)| k2 != k)
+                .skip(1)
+                .map(|(_, v)| v.len())
+                .product();
+            let vals: Vec<&Dynamic> = order.iter().map(|&i| &values[(i / stride) % n]).collect();
             let col = if vals.iter().all(|v| v.is_int()) {
                 Column::I64(vals.iter().map(|v| v.as_int().unwrap_or(0)).collect())
             } else if vals.iter().all(|v| v.is_float() || v.is_int()) {
@@ -83,7 +122,7 @@ const SHOWN: &[&str] = &[
 ];
 
 fn ranked_frame(
-    params: &[Map],
+    params: &Grid,
     stats: &[&crate::backtest::metrics::Stats],
     order: &[usize],
     metric: &str,
@@ -145,7 +184,7 @@ fn run(
             .map_err(|t| rt_err(format!("minimize must be a bool, not {t}")))?,
         None => lower_is_better(&metric),
     };
-    let params = combos(&grid)?;
+    let params = Grid::new(&grid)?;
     let build = |p: &Map| -> RhaiResult<StrategyValue> {
         let v: Dynamic = f.call_within_context(nctx, (p.clone(),))?;
         v.read_lock::<StrategyValue>()
@@ -166,7 +205,7 @@ fn run(
             opts: s.opts.clone(),
         })
     };
-    let first = build(&params[0])?;
+    let first = build(&params.get(0))?;
     if first.signals.is_some() && !opts.contains_key("walk_forward") {
         // Streamed: each combination's strategy is built here while the workers backtest the
         // ones already built; only statistics are kept.
@@ -176,7 +215,7 @@ fn run(
             let made = if k == 0 {
                 Ok(first.clone())
             } else {
-                build(&params[k])
+                build(&params.get(k))
             };
             match made.and_then(|s| Ok((job_of(&s)?, s.opts))) {
                 Ok((job, opts)) => {
@@ -199,25 +238,30 @@ fn run(
             && let Some(&best) = order.first()
         {
             // Rebuilt (the sweep kept statistics only); the same inputs give the same run.
-            let job = job_of(&build(&params[best])?)?;
+            let job = job_of(&build(&params.get(best))?)?;
             let r = run_job(&bars, &job, &o.cfg, &rt.cancel).rhai()?;
-            let cfg = save_config(&o, &names[best], &params[best], &metric);
+            let cfg = save_config(&o, &names[best], &params.get(best), &metric);
             save(rt, &r, &cfg, &[&bars]);
         }
         return Ok(Dynamic::from(ranked_frame(
             &params, &stats, &order, &metric,
         )?));
     }
-    let mut strats: Vec<StrategyValue> = Vec::with_capacity(params.len());
-    strats.push(first);
-    for p in &params[1..] {
-        strats.push(build(p)?);
+    if opts.contains_key("walk_forward") && first.signals.is_none() {
+        return Err(rt_err(
+            "walk_forward needs a vectorized strategy (entry/exit signals)",
+        ));
     }
-    let vectorized = strats.iter().all(|s| s.signals.is_some());
-    // Walk-forward reuses the jobs in every window; per-bar runs keep their full results.
-    let mut full: Vec<BacktestResult> = Vec::new();
-    if vectorized && let Some(wf) = opts.get("walk_forward") {
+    if first.signals.is_some() {
+        // Walk-forward: the jobs are reused in every window.
+        let mut strats: Vec<StrategyValue> = Vec::with_capacity(params.len());
+        strats.push(first);
+        for k in 1..params.len() {
+            strats.push(build(&params.get(k))?);
+        }
+        let wf = opts.get("walk_forward").cloned().unwrap_or_default();
         let jobs: Vec<Job> = strats.iter().map(job_of).collect::<RhaiResult<_>>()?;
+        drop(strats);
         {
             let wf = wf
                 .clone()
@@ -296,34 +340,41 @@ fn run(
             return Ok(Dynamic::from_map(out));
         }
     }
-    let stats: Vec<Stats> = {
-        for s in &strats {
-            let f = s
-                .on_bar
-                .clone()
-                .ok_or_else(|| rt_err("all combinations must use the same strategy style"))?;
-            let mut l = ScriptLogic::new(nctx, f, s.interpret);
-            let r = backtest::run(
-                &[&bars],
-                &mut [&mut l],
-                std::slice::from_ref(&s.opts),
-                &o.cfg,
-                Some(&rt.cancel),
-            );
-            if let Some(e) = l.error.take() {
-                return Err(e);
-            }
-            full.push(r.rhai()?);
+    // Per-bar strategies run one after another; only statistics are kept (the best is rerun to
+    // save it), so memory does not grow with the grid.
+    let run_one = |s: &StrategyValue| -> RhaiResult<BacktestResult> {
+        let f = s
+            .on_bar
+            .clone()
+            .ok_or_else(|| rt_err("all combinations must use the same strategy style"))?;
+        let mut l = ScriptLogic::new(nctx, f, s.interpret);
+        let r = backtest::run(
+            &[&bars],
+            &mut [&mut l],
+            std::slice::from_ref(&s.opts),
+            &o.cfg,
+            Some(&rt.cancel),
+        );
+        if let Some(e) = l.error.take() {
+            return Err(e);
         }
-        full.iter().map(|r| r.stats.clone()).collect()
+        r.rhai()
     };
+    let mut stats: Vec<Stats> = Vec::with_capacity(params.len());
+    stats.push(run_one(&first)?.stats.clone());
+    for k in 1..params.len() {
+        stats.push(run_one(&build(&params.get(k))?)?.stats.clone());
+    }
     let stats: Vec<&Stats> = stats.iter().collect();
     let order = ranked(&stats, &metric, minimize, &opts)?;
     if o.save
         && let Some(&best) = order.first()
     {
-        let cfg = save_config(&o, &strats[best].opts, &params[best], &metric);
-        save(rt, &full[best], &cfg, &[&bars]);
+        let p = params.get(best);
+        let s = build(&p)?;
+        let r = run_one(&s)?;
+        let cfg = save_config(&o, &s.opts, &p, &metric);
+        save(rt, &r, &cfg, &[&bars]);
     }
     Ok(Dynamic::from(ranked_frame(
         &params, &stats, &order, &metric,
