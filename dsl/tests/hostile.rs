@@ -52,6 +52,10 @@ fn every_container_path_is_bounded_by_the_budget() {
         r#"let m = #{ inner: #{} }; let i = 0; loop { m.inner["k" + i] = i; i += 1; }"#,
         r#"let s = ""; loop { s += "abcdefghijklmnopqrstuvwxyz"; }"#,
         "let b = blob(); loop { b.push(1); b += b; }",
+        // One operation that asks for it all at once is refused before it allocates.
+        "let a = []; a.pad(2000000000, 0);",
+        "let s = \"\"; s.pad(2000000000000, \"ab\");",
+        "let b = blob(100000000000);",
     ] {
         let (mut s, _h) = session();
         budget_above_now(&s, 96 << 20);

@@ -209,7 +209,13 @@ fn classify(e: &EvalAltResult, cx: &Context) -> (String, String, Option<String>)
         ),
         E::ErrorRuntime(v, _) => {
             let s = v.to_string();
-            ("Error".into(), s, None)
+            // A sized built-in (`pad`, `blob(n)`) refused before allocating.
+            let ename = if s.starts_with("memory budget exceeded") {
+                "MemoryError"
+            } else {
+                "Error"
+            };
+            (ename.into(), s, None)
         }
         E::ErrorAssignmentToConstant(v, _) => (
             "TypeError".into(),

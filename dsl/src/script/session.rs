@@ -461,6 +461,7 @@ fn configure(engine: &mut Engine, runtime: &Arc<Runtime>) {
         };
         rt.emitter.stderr(format!("{at}{s}\n"));
     });
+    register_sized_builtins(engine, runtime);
     let rt = runtime.clone();
     engine.on_progress(move |ops| {
         if rt.cancel.is_cancelled() {
@@ -471,4 +472,97 @@ fn configure(engine: &mut Engine, runtime: &Arc<Runtime>) {
             .err()
             .map(|e| Dynamic::from(e.to_string()))
     });
+}
+
+/// Rhai's built-ins that allocate a size they are given (`pad`, `blob(n)`) in one operation:
+/// checked against the memory budget before they allocate, since the budget is otherwise checked
+/// only between operations. Registered on the engine, they take precedence over Rhai's own.
+fn register_sized_builtins(engine: &mut Engine, runtime: &Arc<Runtime>) {
+    use rhai::{Array, Blob, EvalAltResult, INT, ImmutableString};
+    fn room(rt: &Runtime, len: INT, each: usize) -> Result<usize, Box<EvalAltResult>> {
+        let len = usize::try_from(len.max(0)).unwrap_or(usize::MAX);
+        let want = (len as u64).saturating_mul(each as u64);
+        let limit = rt.budget.limit();
+        if limit > 0 && crate::memory::in_use().saturating_add(want) > limit {
+            return Err(format!(
+                "memory budget exceeded: {len} elements need {} MB, more than STRATBOOK_MAX_MEMORY ({} MB) allows",
+                want >> 20,
+                limit >> 20
+            )
+            .into());
+        }
+        Ok(len)
+    }
+    let dynamic = std::mem::size_of::<Dynamic>();
+    let rt = runtime.clone();
+    engine.register_fn(
+        "pad",
+        move |a: &mut Array, len: INT, item: Dynamic| -> Result<(), Box<EvalAltResult>> {
+            let n = room(&rt, len, dynamic)?;
+            if n > a.len() {
+                a.resize(n, item);
+            }
+            Ok(())
+        },
+    );
+    let rt = runtime.clone();
+    engine.register_fn(
+        "pad",
+        move |s: &mut ImmutableString, len: INT, c: char| -> Result<(), Box<EvalAltResult>> {
+            let n = room(&rt, len, c.len_utf8())?;
+            let have = s.chars().count();
+            if n > have {
+                let mut t = s.to_string();
+                t.extend(std::iter::repeat_n(c, n - have));
+                *s = t.into();
+            }
+            Ok(())
+        },
+    );
+    let rt = runtime.clone();
+    engine.register_fn(
+        "pad",
+        move |s: &mut ImmutableString, len: INT, p: &str| -> Result<(), Box<EvalAltResult>> {
+            let n = room(&rt, len, p.len().max(1))?;
+            let have = s.chars().count();
+            if n > have && !p.is_empty() {
+                let mut t = s.to_string();
+                let mut count = have;
+                'outer: loop {
+                    for c in p.chars() {
+                        if count >= n {
+                            break 'outer;
+                        }
+                        t.push(c);
+                        count += 1;
+                    }
+                }
+                *s = t.into();
+            }
+            Ok(())
+        },
+    );
+    let rt = runtime.clone();
+    engine.register_fn(
+        "blob",
+        move |len: INT| -> Result<Blob, Box<EvalAltResult>> { Ok(vec![0; room(&rt, len, 1)?]) },
+    );
+    let rt = runtime.clone();
+    engine.register_fn(
+        "blob",
+        move |len: INT, v: INT| -> Result<Blob, Box<EvalAltResult>> {
+            Ok(vec![(v & 0xff) as u8; room(&rt, len, 1)?])
+        },
+    );
+    let rt = runtime.clone();
+    engine.register_fn(
+        "pad",
+        move |b: &mut Blob, len: INT, v: INT| -> Result<(), Box<EvalAltResult>> {
+            let n = room(&rt, len, 1)?;
+            if n > b.len() {
+                b.resize(n, (v & 0xff) as u8);
+            }
+            Ok(())
+        },
+    );
 }

@@ -1,5 +1,5 @@
 //! Reading and composing messages. Reads are lenient: the frames are checked (HMAC verified by
-//! `RawMessage::from_multipart`), the header parsed, and the content kept as raw JSON for our own
+//! `RawMessage::from_multipart`, replays of a signed message refused), the header parsed, and the content kept as raw JSON for our own
 //! handlers with defaults, so a request jupyter-protocol cannot type (a history search without
 //! `unique`, a shutdown without `restart`) still gets a reply instead of vanishing.
 
@@ -36,11 +36,72 @@ pub async fn read<S: zeromq::SocketRecv>(conn: &mut Connection<S>) -> Result<Req
         .recv()
         .await
         .map_err(|e| ReadError::Socket(e.to_string()))?;
+    // The signature frame follows the `<IDS|MSG>` delimiter.
+    let signature = frames
+        .iter()
+        .position(|f| f.as_ref() == DELIMITER)
+        .and_then(|i| frames.iter().nth(i + 1))
+        .cloned();
     let raw = RawMessage::from_multipart(frames, &conn.mac).map_err(|e| match e {
         RuntimeError::VerifyError(_) => ReadError::Rejected("bad HMAC signature".into()),
         other => ReadError::Rejected(format!("malformed frames ({other})")),
     })?;
+    // Verified: now a signature seen before is a replay (only signed messages can be told apart).
+    if conn.mac.is_some()
+        && let Some(sig) = signature
+        && !SEEN.lock().map(|mut h| h.first_time(sig)).unwrap_or(true)
+    {
+        return Err(ReadError::Rejected(
+            "a replayed message (its signature was seen before)".into(),
+        ));
+    }
     decode(raw)
+}
+
+const DELIMITER: &[u8] = b"<IDS|MSG>";
+
+/// Signatures of the signed messages read so far, on every channel (jupyter_client's
+/// `Session.digest_history`): a byte-identical replay of a signed request is refused. A
+/// signature covers the header, whose `msg_id` is unique, so a legitimate client never repeats one.
+static SEEN: std::sync::Mutex<DigestHistory> = std::sync::Mutex::new(DigestHistory::new());
+
+/// The newest [`DigestHistory::SIZE`] signatures (the oldest forgotten first).
+pub struct DigestHistory {
+    set: Option<std::collections::HashSet<Bytes>>,
+    order: std::collections::VecDeque<Bytes>,
+}
+
+impl DigestHistory {
+    /// As jupyter_client's `digest_history_size`.
+    pub const SIZE: usize = 1 << 16;
+
+    pub const fn new() -> DigestHistory {
+        DigestHistory {
+            set: None,
+            order: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Records `sig`; false when it was already there.
+    pub fn first_time(&mut self, sig: Bytes) -> bool {
+        let set = self.set.get_or_insert_with(Default::default);
+        if !set.insert(sig.clone()) {
+            return false;
+        }
+        self.order.push_back(sig);
+        if self.order.len() > Self::SIZE
+            && let Some(old) = self.order.pop_front()
+        {
+            set.remove(&old);
+        }
+        true
+    }
+}
+
+impl Default for DigestHistory {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Builds a request from verified frames.
@@ -155,6 +216,17 @@ mod tests {
         assert_eq!(r.header.msg_type, "kernel_info_reply");
         assert_eq!(r.zmq_identities, vec![Bytes::from_static(b"peer")]);
         assert_eq!(r.parent_header.unwrap().msg_id, "m1");
+    }
+
+    #[test]
+    fn a_signature_is_accepted_once_and_forgotten_past_the_history_size() {
+        let mut h = DigestHistory::new();
+        assert!(h.first_time(Bytes::from_static(b"abc")));
+        assert!(!h.first_time(Bytes::from_static(b"abc")));
+        for i in 0..DigestHistory::SIZE {
+            assert!(h.first_time(Bytes::from(i.to_string())));
+        }
+        assert!(h.first_time(Bytes::from_static(b"abc")));
     }
 
     #[test]
