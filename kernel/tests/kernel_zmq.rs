@@ -35,6 +35,12 @@ impl Drop for Kernel {
 }
 
 async fn start_kernel() -> Kernel {
+    start_kernel_with(&[], None).await
+}
+
+/// A kernel with extra environment, under an address-space limit (`prlimit --as`) when given
+/// and prlimit exists, so a regression that eats memory fails the test instead of the machine.
+async fn start_kernel_with(env: &[(&str, &str)], address_space: Option<u64>) -> Kernel {
     let dir = tempfile::tempdir().unwrap();
     let ip = "127.0.0.1".parse().unwrap();
     let ports = jupyter_zmq_client::peek_ports(ip, 5).await.unwrap();
@@ -47,10 +53,23 @@ async fn start_kernel() -> Kernel {
     let path = dir.path().join("kernel.json");
     std::fs::write(&path, conn.to_string()).unwrap();
     let info: ConnectionInfo = serde_json::from_value(conn).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_stratbook"))
+    let bin = env!("CARGO_BIN_EXE_stratbook");
+    let prlimit = std::path::Path::new("/usr/bin/prlimit");
+    let mut cmd = match address_space {
+        // prlimit sets the limit on itself and execs the kernel: same process, same pid.
+        Some(bytes) if prlimit.exists() => {
+            let mut c = Command::new(prlimit);
+            c.arg(format!("--as={bytes}")).arg("--").arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    };
+    let child = cmd
         .args(["kernel", "--connection-file"])
         .arg(&path)
         .env("STRATBOOK_HOME", dir.path().join("home"))
+        .envs(env.iter().copied())
+        .current_dir(dir.path())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -538,4 +557,146 @@ async fn shutdown_replies_then_the_process_exits() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Frames of a signed request, as a client sends them (the signature computed here with ring).
+fn signed_frames(key: &str, msg_type: &str, content: Value) -> Vec<Bytes> {
+    let m = request(msg_type, content.clone());
+    let parts = [
+        serde_json::to_vec(&m.header).unwrap(),
+        b"{}".to_vec(),
+        b"{}".to_vec(),
+        serde_json::to_vec(&content).unwrap(),
+    ];
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes());
+    let mut ctx = ring::hmac::Context::with_key(&k);
+    for p in &parts {
+        ctx.update(p);
+    }
+    let sig: String = ctx
+        .sign()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut frames = vec![Bytes::from_static(b"<IDS|MSG>"), Bytes::from(sig)];
+    frames.extend(parts.into_iter().map(Bytes::from));
+    frames
+}
+
+#[tokio::test]
+async fn a_replayed_execute_request_runs_once() {
+    let k = start_kernel().await;
+    let mut c = Client::connect(&k.info).await;
+    c.execute("let n = 0;").await;
+    let frames = signed_frames(&k.info.key, "execute_request", execute_content("n += 1;"));
+    // The same bytes three times: the first is a request, the others replays.
+    for _ in 0..3 {
+        c.shell
+            .socket
+            .send(ZmqMessage::try_from(frames.clone()).unwrap())
+            .await
+            .unwrap();
+    }
+    let (_, outs) = c.execute("n").await;
+    assert_eq!(result_text(&outs).as_deref(), Some("1"));
+    // A fresh request (new msg_id, new signature) with the same code still runs.
+    let fresh = signed_frames(&k.info.key, "execute_request", execute_content("n += 1;"));
+    c.shell
+        .socket
+        .send(ZmqMessage::try_from(fresh).unwrap())
+        .await
+        .unwrap();
+    let (_, outs) = c.execute("n").await;
+    assert_eq!(result_text(&outs).as_deref(), Some("2"));
+}
+
+/// Hostile and careless cells through the real kernel, under an address-space limit: each ends in
+/// a clear error within a generous bound, and the kernel keeps a variable set before.
+#[tokio::test]
+async fn hostile_cells_end_in_clear_errors_and_the_kernel_keeps_its_state() {
+    let k = start_kernel_with(&[("STRATBOOK_MAX_MEMORY", "256M")], Some(4 << 30)).await;
+    let mut c = Client::connect(&k.info).await;
+    c.execute("let before = 41;").await;
+    let six_mb = "x=1;\n".repeat(1_250_000);
+    let line_80001 = format!("{}x = = 1;", "let x = 0;\n".repeat(80_000));
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        // (name, cell, ename, a word the message must hold)
+        (
+            "map bomb by index assignment",
+            r#"let m = #{}; let i = 0; loop { m["k" + i] = i; i += 1; }"#.into(),
+            "MemoryError",
+            "STRATBOOK_MAX_MEMORY",
+        ),
+        (
+            "string doubling",
+            r#"let s = "x"; loop { s += s; }"#.into(),
+            "MemoryError",
+            "STRATBOOK_MAX_MEMORY",
+        ),
+        (
+            "array of arrays",
+            "let a = []; loop { a.push([1, 2, 3, 4, 5, 6, 7, 8]); }".into(),
+            "MemoryError",
+            "STRATBOOK_MAX_MEMORY",
+        ),
+        (
+            "one huge pad",
+            "let a = []; a.pad(100000000, 0); a.len()".into(),
+            "MemoryError",
+            "STRATBOOK_MAX_MEMORY",
+        ),
+        (
+            "recursion bomb",
+            "fn f(n) { f(n + 1) } f(0)".into(),
+            "LimitError",
+            "call stack",
+        ),
+        (
+            "huge optimize grid",
+            r#"let bars = klines("demo:BTC", "1h", #{ limit: 100 }); let v = []; for i in 1..151 { v.push(i); }
+            optimize(bars, |p| strategy(#{ entry: bars.close > sma(bars.close, p.a), exit: bars.close < sma(bars.close, p.b) }), #{ a: v, b: v, c: v })"#
+                .into(),
+            "Error",
+            "100000",
+        ),
+        ("a 6 MB cell", six_mb, "LimitError", "1024 KB"),
+        ("line 80,001", line_80001, "LimitError", "65535"),
+        (
+            "absolute path outside",
+            r#"read_csv("/etc/passwd")"#.into(),
+            "Error",
+            "STRATBOOK_DATA_DIRS",
+        ),
+        (
+            "dotdot escape",
+            r#"read_csv("../../../../../../../../etc/hostname")"#.into(),
+            "Error",
+            "STRATBOOK_DATA_DIRS",
+        ),
+        (
+            "write outside",
+            r#"klines("demo:BTC", "1h", #{ limit: 3 }).to_csv("/tmp/stratbook-escape.csv");"#.into(),
+            "Error",
+            "STRATBOOK_DATA_DIRS",
+        ),
+    ];
+    for (name, code, ename, word) in cases {
+        let started = Instant::now();
+        let (reply, outs) = timeout(Duration::from_secs(120), c.execute(&code))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: no reply within 120 s"));
+        assert_eq!(reply.content["status"], "error", "{name}");
+        let err = outs
+            .iter()
+            .find(|m| m.msg_type == "error")
+            .unwrap_or_else(|| panic!("{name}: no error output"));
+        let evalue = err.content["evalue"].as_str().unwrap_or("");
+        assert_eq!(err.content["ename"], ename, "{name}: {evalue}");
+        assert!(evalue.contains(word), "{name}: {evalue}");
+        let (_, outs) = c.execute("before + 1").await;
+        assert_eq!(result_text(&outs).as_deref(), Some("42"), "{name}");
+        eprintln!("{name}: {:.2} s", started.elapsed().as_secs_f64());
+    }
+    assert!(!std::path::Path::new("/tmp/stratbook-escape.csv").exists());
 }
