@@ -68,7 +68,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
     };
     let num = num.trim();
     let v: f64 = num.parse().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| (v * mult as f64) as u64)
+    (v.is_finite() && v >= 0.0).then_some((v * mult as f64) as u64)
 }
 
 /// Half the machine's memory, or of the cgroup's limit when lower; 4 GiB when neither is known.
@@ -165,7 +165,7 @@ impl Budget {
     #[inline]
     pub fn check(&self, ops: u64) -> Result<(), OverBudget> {
         let limit = self.cell_limit.load(Ordering::Relaxed);
-        if limit == 0 || (!has_probe() && ops % RSS_EVERY != 0) {
+        if limit == 0 || (!has_probe() && !ops.is_multiple_of(RSS_EVERY)) {
             return Ok(());
         }
         let used = in_use();
