@@ -520,7 +520,8 @@ async fn a_failed_cell_aborts_the_queued_ones() {
 
 #[tokio::test]
 async fn runaway_and_failing_builtins_become_error_replies() {
-    let k = start_kernel().await;
+    // The pad of 10^8 elements (1.6 GB) is refused by the memory budget, not a size limit.
+    let k = start_kernel_with(&[("STRATBOOK_MAX_MEMORY", "512M")], None).await;
     let mut c = Client::connect(&k.info).await;
     for code in [
         "fn f(n) { f(n + 1) } f(0)",
