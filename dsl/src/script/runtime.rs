@@ -4,13 +4,16 @@
 use crate::cancel::Cancel;
 use crate::data::config::Config;
 use crate::display::Emitter;
-use std::sync::Arc;
+use crate::script::rust_api::ForeignFns;
+use std::sync::{Arc, RwLock};
 
 /// Shared by every built-in of one session.
 pub struct Runtime {
     pub cancel: Cancel,
     pub emitter: Emitter,
     pub config: Config,
+    /// Functions compiled in Rust cells, installed by the kernel (see `rust_api`).
+    foreign: RwLock<Option<Arc<dyn ForeignFns>>>,
 }
 
 impl Runtime {
@@ -19,6 +22,20 @@ impl Runtime {
             cancel: Cancel::new(),
             emitter: Emitter::default(),
             config,
+            foreign: RwLock::new(None),
         })
+    }
+
+    /// Installs (or, with `None`, removes) the bridge `rust(...)` calls go through.
+    pub fn set_foreign(&self, bridge: Option<Arc<dyn ForeignFns>>) {
+        *self.foreign.write().unwrap_or_else(|e| e.into_inner()) = bridge;
+    }
+
+    /// The installed bridge, if any.
+    pub fn foreign(&self) -> Option<Arc<dyn ForeignFns>> {
+        self.foreign
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

@@ -1,0 +1,87 @@
+//! Rust cells: a cell whose first line is `%%rust` is Rust, evaluated by evcxr (the engine of
+//! the Rust Jupyter kernel) in a context created on first use. Public functions a cell defines
+//! become callable from Rhai (`rust("name", …)` or `name(…)`), served by code compiled once in
+//! evcxr's child process (see [`signature`] and [`bridge`]).
+//!
+//! A crash of the child process (a panic that aborts, `std::process::abort()`) is an error of
+//! the cell; the Rhai session is untouched and the next Rust cell starts a fresh context.
+
+#[cfg(feature = "rust-cells")]
+mod bridge;
+#[cfg(feature = "rust-cells")]
+mod engine;
+#[cfg(feature = "rust-cells")]
+pub mod signature;
+
+use dsl::script::ExecResult;
+use dsl::script::Session;
+use dsl::script::errors::CellError;
+
+/// The cell's Rust source when `code` is a Rust cell (the line after `%%rust` is line 1).
+pub fn rust_body(code: &str) -> Option<&str> {
+    let trimmed = code.trim_start_matches(['\n', '\r']);
+    let (first, rest) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
+    (first.trim() == "%%rust").then_some(rest)
+}
+
+pub(crate) fn error(ename: &str, evalue: String, traceback: Vec<String>) -> CellError {
+    let traceback = if traceback.is_empty() {
+        vec![format!("{ename}: {evalue}")]
+    } else {
+        traceback
+    };
+    CellError {
+        ename: ename.into(),
+        evalue,
+        traceback,
+        line: None,
+        column: None,
+    }
+}
+
+/// The Rust side of a session: nothing until the first Rust cell.
+#[derive(Default)]
+pub struct RustCells {
+    #[cfg(feature = "rust-cells")]
+    engine: engine::Engine,
+}
+
+impl RustCells {
+    /// Runs the Rust cell `body` (without its `%%rust` line).
+    #[cfg(feature = "rust-cells")]
+    pub fn execute(&mut self, session: &mut Session, body: &str) -> Result<ExecResult, CellError> {
+        self.engine.execute(session, body)
+    }
+
+    #[cfg(not(feature = "rust-cells"))]
+    pub fn execute(&mut self, _: &mut Session, _: &str) -> Result<ExecResult, CellError> {
+        Err(error(
+            "RustError",
+            "this stratbook was built without Rust cells: reinstall it with the default features \
+             (`cargo install stratbook`, feature `rust-cells`)"
+                .into(),
+            vec![],
+        ))
+    }
+}
+
+/// Called first thing in `main`: evcxr runs this binary again as its child process (which loads
+/// and runs compiled cells) and as a rustc wrapper; in those roles control never comes back.
+pub fn runtime_hook() {
+    #[cfg(feature = "rust-cells")]
+    evcxr::runtime_hook();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rust_body;
+
+    #[test]
+    fn a_rust_cell_starts_with_the_magic_line() {
+        assert_eq!(rust_body("%%rust\nlet x = 1;"), Some("let x = 1;"));
+        assert_eq!(rust_body("\n%%rust  \n1"), Some("1"));
+        assert_eq!(rust_body("%%rust"), Some(""));
+        assert_eq!(rust_body("let x = 1; // %%rust"), None);
+        assert_eq!(rust_body("%%rusty\n1"), None);
+    }
+}
