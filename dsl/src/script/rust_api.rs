@@ -128,6 +128,7 @@ macro_rules! rust_n {
 }
 
 pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
+    api.docs.add_intro("rust_cells", "Rust");
     let r = rt.clone();
     api.func(
         "rust",

@@ -303,7 +303,7 @@ mod tests {
              pub fn n(len: usize, up: bool) -> i64 { 0 }\n\
              pub fn bands(x: Vec<f64>) -> std::collections::HashMap<String, Vec<f64>> { Default::default() }\n\
              pub fn text(s: &str) -> f64 { 0.0 }\n\
-             pub fn gen<T>(x: T) -> f64 { 0.0 }\n\
+             pub fn generic<T>(x: T) -> f64 { 0.0 }\n\
              let y = 3;\n",
         );
         let names: Vec<_> = fns.iter().map(|f| f.name.as_str()).collect();
