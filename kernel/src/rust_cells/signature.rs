@@ -232,16 +232,17 @@ fn sb_put_series(out: &mut Vec<u8>, v: &[f64]) {{
     // Safety: reading an f64 slice as bytes.
     out.extend_from_slice(unsafe {{ std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 8) }});
 }}
-trait SbOut {{ fn out(self) -> Vec<u8>; }}
-impl SbOut for () {{ fn out(self) -> Vec<u8> {{ vec![0] }} }}
-impl SbOut for f64 {{ fn out(self) -> Vec<u8> {{ let mut o = vec![1]; o.extend_from_slice(&self.to_ne_bytes()); o }} }}
-impl SbOut for f32 {{ fn out(self) -> Vec<u8> {{ (self as f64).out() }} }}
-macro_rules! sb_int {{ ($($t:ty),*) => {{ $(impl SbOut for $t {{ fn out(self) -> Vec<u8> {{ let mut o = vec![2]; o.extend_from_slice(&(self as i64).to_ne_bytes()); o }} }})* }} }}
+// A result: a head of bytes, then (for a Vec<f64>) the values themselves, written without a copy.
+trait SbOut {{ fn out(self) -> (Vec<u8>, Vec<f64>); }}
+impl SbOut for () {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ (vec![0], Vec::new()) }} }}
+impl SbOut for f64 {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ let mut o = vec![1]; o.extend_from_slice(&self.to_ne_bytes()); (o, Vec::new()) }} }}
+impl SbOut for f32 {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ (self as f64).out() }} }}
+macro_rules! sb_int {{ ($($t:ty),*) => {{ $(impl SbOut for $t {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ let mut o = vec![2]; o.extend_from_slice(&(self as i64).to_ne_bytes()); (o, Vec::new()) }} }})* }} }}
 sb_int!(i64, i32, i16, i8, isize, u64, u32, u16, u8, usize);
-impl SbOut for bool {{ fn out(self) -> Vec<u8> {{ vec![3, self as u8] }} }}
-impl SbOut for Vec<f64> {{ fn out(self) -> Vec<u8> {{ let mut o = Vec::with_capacity(9 + self.len() * 8); o.push(4); sb_put_series(&mut o, &self); o }} }}
-impl SbOut for Vec<bool> {{ fn out(self) -> Vec<u8> {{ let mut o = vec![5]; o.extend_from_slice(&(self.len() as u64).to_ne_bytes()); o.extend(self.iter().map(|&b| b as u8)); o }} }}
-fn sb_map<K: AsRef<str>>(it: impl Iterator<Item = (K, Vec<f64>)>) -> Vec<u8> {{
+impl SbOut for bool {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ (vec![3, self as u8], Vec::new()) }} }}
+impl SbOut for Vec<f64> {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ let mut o = vec![4]; o.extend_from_slice(&(self.len() as u64).to_ne_bytes()); (o, self) }} }}
+impl SbOut for Vec<bool> {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ let mut o = vec![5]; o.extend_from_slice(&(self.len() as u64).to_ne_bytes()); o.extend(self.iter().map(|&b| b as u8)); (o, Vec::new()) }} }}
+fn sb_map<K: AsRef<str>>(it: impl Iterator<Item = (K, Vec<f64>)>) -> (Vec<u8>, Vec<f64>) {{
     let mut o = vec![6];
     let items: Vec<(K, Vec<f64>)> = it.collect();
     o.extend_from_slice(&(items.len() as u64).to_ne_bytes());
@@ -251,15 +252,20 @@ fn sb_map<K: AsRef<str>>(it: impl Iterator<Item = (K, Vec<f64>)>) -> Vec<u8> {{
         o.extend_from_slice(k);
         sb_put_series(&mut o, v);
     }}
-    o
+    (o, Vec::new())
 }}
-impl SbOut for std::collections::HashMap<String, Vec<f64>> {{ fn out(self) -> Vec<u8> {{ let mut v: Vec<_> = self.into_iter().collect(); v.sort_by(|a, b| a.0.cmp(&b.0)); sb_map(v.into_iter()) }} }}
-impl SbOut for std::collections::BTreeMap<String, Vec<f64>> {{ fn out(self) -> Vec<u8> {{ sb_map(self.into_iter()) }} }}
-impl SbOut for Vec<(String, Vec<f64>)> {{ fn out(self) -> Vec<u8> {{ sb_map(self.into_iter()) }} }}
-impl<'a> SbOut for Vec<(&'a str, Vec<f64>)> {{ fn out(self) -> Vec<u8> {{ sb_map(self.into_iter()) }} }}
-fn sb_reply(s: &mut std::os::unix::net::UnixStream, r: std::thread::Result<Vec<u8>>) -> std::io::Result<()> {{
+impl SbOut for std::collections::HashMap<String, Vec<f64>> {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ let mut v: Vec<_> = self.into_iter().collect(); v.sort_by(|a, b| a.0.cmp(&b.0)); sb_map(v.into_iter()) }} }}
+impl SbOut for std::collections::BTreeMap<String, Vec<f64>> {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ sb_map(self.into_iter()) }} }}
+impl SbOut for Vec<(String, Vec<f64>)> {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ sb_map(self.into_iter()) }} }}
+impl<'a> SbOut for Vec<(&'a str, Vec<f64>)> {{ fn out(self) -> (Vec<u8>, Vec<f64>) {{ sb_map(self.into_iter()) }} }}
+fn sb_reply(s: &mut std::os::unix::net::UnixStream, r: std::thread::Result<(Vec<u8>, Vec<f64>)>) -> std::io::Result<()> {{
     match r {{
-        Ok(bytes) => {{ s.write_all(&[0])?; s.write_all(&bytes) }}
+        Ok((mut head, body)) => {{
+            head.insert(0, 0);
+            s.write_all(&head)?;
+            // Safety: reading an f64 slice as bytes.
+            s.write_all(unsafe {{ std::slice::from_raw_parts(body.as_ptr() as *const u8, body.len() * 8) }})
+        }}
         Err(p) => {{
             let msg = p.downcast_ref::<&str>().map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
