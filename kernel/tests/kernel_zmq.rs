@@ -543,6 +543,7 @@ async fn shutdown_replies_then_the_process_exits() {
     }
 }
 
+#[cfg(feature = "rust-cells")]
 fn stream_text(outs: &[Msg]) -> String {
     outs.iter()
         .filter(|m| m.msg_type == "stream")
@@ -550,6 +551,7 @@ fn stream_text(outs: &[Msg]) -> String {
         .collect()
 }
 
+#[cfg(feature = "rust-cells")]
 fn traceback_text(reply: &Msg) -> String {
     reply.content["traceback"]
         .as_array()
