@@ -2,7 +2,7 @@
 //! kernel's socket tasks and `stratbook run` talk to it through channels and never evaluate code
 //! themselves; interrupts go through the session's [`Cancel`] handle from any thread.
 
-use crate::rust_cells::{RustCells, rust_body};
+use crate::rust_cells::{RustCells, RustInterrupt, rust_body};
 use dsl::cancel::Cancel;
 use dsl::display::{MimeBundle, Output};
 use dsl::script::errors::CellError;
@@ -58,6 +58,7 @@ pub enum Job {
 pub struct Executor {
     jobs: mpsc::Sender<Job>,
     cancel: Arc<OnceLock<Cancel>>,
+    rust: Arc<OnceLock<RustInterrupt>>,
 }
 
 impl Executor {
@@ -66,6 +67,8 @@ impl Executor {
         let (tx, rx) = mpsc::channel::<Job>();
         let cancel = Arc::new(OnceLock::new());
         let slot = cancel.clone();
+        let rust_slot = Arc::new(OnceLock::new());
+        let rust_handle = rust_slot.clone();
         std::thread::Builder::new()
             .name("stratbook-executor".into())
             .stack_size(STACK_SIZE)
@@ -73,11 +76,16 @@ impl Executor {
                 let mut session = Session::from_env();
                 let mut rust = RustCells::default();
                 let _ = slot.set(session.interrupt_handle());
+                let _ = rust_slot.set(rust.interrupt_handle());
                 for job in rx {
                     run_job(&mut session, &mut rust, job);
                 }
             })?;
-        Ok(Executor { jobs: tx, cancel })
+        Ok(Executor {
+            jobs: tx,
+            cancel,
+            rust: rust_handle,
+        })
     }
 
     /// Queues a job; false if the executor thread is gone.
@@ -89,6 +97,9 @@ impl Executor {
     pub fn interrupt(&self) {
         if let Some(c) = self.cancel.get() {
             c.cancel();
+        }
+        if let Some(r) = self.rust.get() {
+            r.interrupt();
         }
     }
 

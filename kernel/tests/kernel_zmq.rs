@@ -658,4 +658,21 @@ async fn rust_cells_define_functions_rhai_calls_on_a_million_bars() {
     assert_eq!(reply.content["status"], "ok", "{}", traceback_text(&reply));
     assert_eq!(result_text(&outs).as_deref(), Some("42"));
     assert!(stream_text(&outs).contains("fresh Rust context"));
+
+    // An endless Rust loop stops on interrupt (the child process is killed); Rhai lives on.
+    let id = c
+        .send_shell(
+            "execute_request",
+            execute_content("%%rust\nloop { std::hint::spin_loop(); }"),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let iid = c.send_control("interrupt_request", json!({})).await;
+    assert_eq!(c.control_reply(&iid).await.content["status"], "ok");
+    let reply = c.shell_reply(&id).await;
+    assert_eq!(reply.content["status"], "error");
+    c.outputs(&id).await;
+    let (reply, outs) = c.execute("bars.len()").await;
+    assert_eq!(reply.content["status"], "ok");
+    assert_eq!(result_text(&outs).as_deref(), Some("1000000"));
 }

@@ -24,8 +24,8 @@ struct Socket {
 }
 
 /// Every function Rust cells defined in the current evcxr context.
-#[derive(Default)]
 pub struct Bridge {
+    interrupt: super::RustInterrupt,
     fns: Mutex<HashMap<String, Entry>>,
     /// Set when the child process is gone: calls then fail with the message below.
     dead: AtomicBool,
@@ -35,6 +35,14 @@ pub const DEAD: &str = "the Rust process stopped (a crash or an abort): Rust fun
 until a %%rust cell runs again (it starts a fresh Rust context); Rhai variables are kept";
 
 impl Bridge {
+    pub fn new(interrupt: super::RustInterrupt) -> Bridge {
+        Bridge {
+            interrupt,
+            fns: Mutex::default(),
+            dead: AtomicBool::new(false),
+        }
+    }
+
     /// Serves `fns` from the server listening at `path` (a later definition of a name wins).
     pub fn add(&self, fns: &[RustFn], path: PathBuf) {
         let socket = Arc::new(Socket {
@@ -250,7 +258,10 @@ impl ForeignFns for Bridge {
                 format!("{DEAD} ({e})")
             })?,
         };
-        match call_on(&mut stream, &entry, args) {
+        let busy = self.interrupt.busy();
+        let outcome = call_on(&mut stream, &entry, args);
+        drop(busy);
+        match outcome {
             Ok(v) => {
                 entry_socket
                     .idle

@@ -1,8 +1,8 @@
 //! The evcxr context behind Rust cells, created on first use and replaced after a crash.
 
 use super::bridge::Bridge;
-use super::error;
 use super::signature;
+use super::{RustInterrupt, error};
 use dsl::display::MimeBundle;
 use dsl::script::errors::CellError;
 use dsl::script::rust_api::{ForeignFnInfo, ForeignFns};
@@ -36,12 +36,17 @@ fn on_path(program: &str) -> bool {
 }
 
 impl Engine {
-    pub fn execute(&mut self, session: &mut Session, body: &str) -> Result<ExecResult, CellError> {
+    pub fn execute(
+        &mut self,
+        session: &mut Session,
+        body: &str,
+        interrupt: &RustInterrupt,
+    ) -> Result<ExecResult, CellError> {
         if self.ctx.as_ref().is_some_and(|c| c.bridge.is_dead()) {
             self.drop_context(session);
         }
         if self.ctx.is_none() {
-            self.ctx = Some(self.start(session)?);
+            self.ctx = Some(self.start(session, interrupt)?);
         }
         let ctx = self.ctx.as_mut().expect("started above");
         let outputs = match ctx.cc.execute(body) {
@@ -85,7 +90,11 @@ impl Engine {
         Ok(ExecResult { value, page: None })
     }
 
-    fn start(&mut self, session: &mut Session) -> Result<Context, CellError> {
+    fn start(
+        &mut self,
+        session: &mut Session,
+        interrupt: &RustInterrupt,
+    ) -> Result<Context, CellError> {
         if !on_path("cargo") || !on_path("rustc") {
             return Err(error("RustError", NO_TOOLCHAIN.into(), vec![]));
         }
@@ -118,7 +127,8 @@ impl Engine {
                 })
                 .map_err(|e| error("RustError", e.to_string(), vec![]))?;
         }
-        let bridge = Arc::new(Bridge::default());
+        interrupt.set_child(Some(cc.process_handle()));
+        let bridge = Arc::new(Bridge::new(interrupt.clone()));
         session
             .runtime()
             .set_foreign(Some(bridge.clone() as Arc<dyn ForeignFns>));

@@ -39,18 +39,87 @@ pub(crate) fn error(ename: &str, evalue: String, traceback: Vec<String>) -> Cell
     }
 }
 
+/// Stops running Rust code from another thread (Jupyter's interrupt, `--timeout`): Rust cannot
+/// be stopped mid-loop, so while Rust runs (a cell, or a call from Rhai) an interrupt kills evcxr's
+/// child process; the cell fails and the next Rust cell starts a fresh context. Idle, it does nothing.
+#[derive(Clone, Default)]
+pub struct RustInterrupt {
+    inner: std::sync::Arc<InterruptInner>,
+}
+
+#[derive(Default)]
+struct InterruptInner {
+    child: std::sync::Mutex<Option<std::sync::Arc<std::sync::Mutex<std::process::Child>>>>,
+    busy: std::sync::atomic::AtomicUsize,
+}
+
+impl RustInterrupt {
+    pub fn interrupt(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner.busy.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let child = self
+            .inner
+            .child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(child) = child {
+            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+        }
+    }
+
+    #[cfg(feature = "rust-cells")]
+    pub(crate) fn set_child(
+        &self,
+        child: Option<std::sync::Arc<std::sync::Mutex<std::process::Child>>>,
+    ) {
+        *self.inner.child.lock().unwrap_or_else(|e| e.into_inner()) = child;
+    }
+
+    /// Marks Rust as running until the guard drops.
+    #[cfg(feature = "rust-cells")]
+    pub(crate) fn busy(&self) -> BusyGuard {
+        self.inner
+            .busy
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        BusyGuard(self.clone())
+    }
+}
+
+#[cfg(feature = "rust-cells")]
+pub(crate) struct BusyGuard(RustInterrupt);
+
+#[cfg(feature = "rust-cells")]
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.0
+            .inner
+            .busy
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// The Rust side of a session: nothing until the first Rust cell.
 #[derive(Default)]
 pub struct RustCells {
     #[cfg(feature = "rust-cells")]
     engine: engine::Engine,
+    interrupt: RustInterrupt,
 }
 
 impl RustCells {
+    /// The handle that stops running Rust code from another thread.
+    pub fn interrupt_handle(&self) -> RustInterrupt {
+        self.interrupt.clone()
+    }
+
     /// Runs the Rust cell `body` (without its `%%rust` line).
     #[cfg(feature = "rust-cells")]
     pub fn execute(&mut self, session: &mut Session, body: &str) -> Result<ExecResult, CellError> {
-        self.engine.execute(session, body)
+        let _busy = self.interrupt.busy();
+        self.engine.execute(session, body, &self.interrupt)
     }
 
     #[cfg(not(feature = "rust-cells"))]
