@@ -671,6 +671,13 @@ async fn rust_cells_define_functions_rhai_calls_on_a_million_bars() {
     assert_eq!(c.control_reply(&iid).await.content["status"], "ok");
     let reply = c.shell_reply(&id).await;
     assert_eq!(reply.content["status"], "error");
+    assert_eq!(
+        reply.content["ename"],
+        "Interrupted",
+        "{}",
+        traceback_text(&reply)
+    );
+    assert!(traceback_text(&reply).contains("fresh Rust context"));
     c.outputs(&id).await;
     let (reply, outs) = c.execute("bars.len()").await;
     assert_eq!(reply.content["status"], "ok");

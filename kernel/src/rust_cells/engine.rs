@@ -45,6 +45,7 @@ impl Engine {
         if self.ctx.as_ref().is_some_and(|c| c.bridge.is_dead()) {
             self.drop_context(session);
         }
+        interrupt.take_killed();
         if self.ctx.is_none() {
             self.ctx = Some(self.start(session, interrupt)?);
         }
@@ -57,6 +58,12 @@ impl Engine {
                 if crashed {
                     self.drop_context(session);
                     let mut err = err;
+                    if interrupt.take_killed() {
+                        err.ename = "Interrupted".into();
+                        err.evalue =
+                            "the Rust cell was interrupted (its process was stopped)".into();
+                        err.traceback = vec![format!("Interrupted: {}", err.evalue)];
+                    }
                     err.evalue = format!(
                         "{}\nThe Rust process stopped: Rust variables and functions are gone; the next \
                          %%rust cell starts a fresh Rust context. Rhai variables are kept.",

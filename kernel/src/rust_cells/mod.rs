@@ -51,6 +51,8 @@ pub struct RustInterrupt {
 struct InterruptInner {
     child: std::sync::Mutex<Option<std::sync::Arc<std::sync::Mutex<std::process::Child>>>>,
     busy: std::sync::atomic::AtomicUsize,
+    /// Set when an interrupt killed the child, so the error can say so.
+    killed: std::sync::atomic::AtomicBool,
 }
 
 impl RustInterrupt {
@@ -66,8 +68,17 @@ impl RustInterrupt {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         if let Some(child) = child {
+            self.inner.killed.store(true, Ordering::SeqCst);
             let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
         }
+    }
+
+    /// Whether an interrupt killed the child since the last call.
+    #[cfg(feature = "rust-cells")]
+    pub(crate) fn take_killed(&self) -> bool {
+        self.inner
+            .killed
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
     }
 
     #[cfg(feature = "rust-cells")]
