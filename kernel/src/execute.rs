@@ -2,6 +2,7 @@
 //! kernel's socket tasks and `stratbook run` talk to it through channels and never evaluate code
 //! themselves; interrupts go through the session's [`Cancel`] handle from any thread.
 
+use crate::rust_cells::{RustCells, RustInterrupt, rust_body};
 use dsl::cancel::Cancel;
 use dsl::display::{MimeBundle, Output};
 use dsl::script::errors::CellError;
@@ -57,6 +58,7 @@ pub enum Job {
 pub struct Executor {
     jobs: mpsc::Sender<Job>,
     cancel: Arc<OnceLock<Cancel>>,
+    rust: Arc<OnceLock<RustInterrupt>>,
 }
 
 impl Executor {
@@ -65,17 +67,25 @@ impl Executor {
         let (tx, rx) = mpsc::channel::<Job>();
         let cancel = Arc::new(OnceLock::new());
         let slot = cancel.clone();
+        let rust_slot = Arc::new(OnceLock::new());
+        let rust_handle = rust_slot.clone();
         std::thread::Builder::new()
             .name("stratbook-executor".into())
             .stack_size(STACK_SIZE)
             .spawn(move || {
                 let mut session = Session::from_env();
+                let mut rust = RustCells::default();
                 let _ = slot.set(session.interrupt_handle());
+                let _ = rust_slot.set(rust.interrupt_handle());
                 for job in rx {
-                    run_job(&mut session, job);
+                    run_job(&mut session, &mut rust, job);
                 }
             })?;
-        Ok(Executor { jobs: tx, cancel })
+        Ok(Executor {
+            jobs: tx,
+            cancel,
+            rust: rust_handle,
+        })
     }
 
     /// Queues a job; false if the executor thread is gone.
@@ -87,6 +97,9 @@ impl Executor {
     pub fn interrupt(&self) {
         if let Some(c) = self.cancel.get() {
             c.cancel();
+        }
+        if let Some(r) = self.rust.get() {
+            r.interrupt();
         }
     }
 
@@ -154,11 +167,11 @@ fn internal_error(what: &str, msg: String) -> CellError {
 }
 
 /// Runs one job; a panic anywhere becomes an error for that job, never a dead thread.
-fn run_job(session: &mut Session, job: Job) {
+fn run_job(session: &mut Session, rust: &mut RustCells, job: Job) {
     match job {
         Job::Execute(job) => {
             let events = job.events.clone();
-            let outcome = catch_unwind(AssertUnwindSafe(|| execute(session, job)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| execute(session, rust, job)));
             if let Err(p) = outcome {
                 session.set_sink(|_| {});
                 let _ = events.send(ExecEvent::Done {
@@ -189,13 +202,17 @@ fn run_job(session: &mut Session, job: Job) {
             let _ = reply.send(r.unwrap_or(None));
         }
         Job::IsComplete { code, reply } => {
+            if rust_body(&code).is_some() {
+                let _ = reply.send(Completeness::Complete);
+                return;
+            }
             let r = catch_unwind(AssertUnwindSafe(|| session.is_complete(&code)));
             let _ = reply.send(r.unwrap_or(Completeness::Invalid));
         }
     }
 }
 
-fn execute(session: &mut Session, job: ExecJob) {
+fn execute(session: &mut Session, rust: &mut RustCells, job: ExecJob) {
     let ExecJob {
         code,
         silent,
@@ -210,7 +227,10 @@ fn execute(session: &mut Session, job: ExecJob) {
             let _ = tx.send(ExecEvent::Output(o));
         });
     }
-    let result = session.execute(&code);
+    let result = match rust_body(&code) {
+        Some(body) => rust.execute(session, body),
+        None => session.execute(&code),
+    };
     let expressions = if result.is_ok() {
         user_expressions
             .into_iter()

@@ -8,6 +8,7 @@ pub mod info;
 pub mod install;
 pub mod outputs;
 pub mod run;
+pub mod rust_cells;
 pub mod server;
 
 use clap::{Args, Parser, Subcommand};

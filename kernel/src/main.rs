@@ -6,6 +6,8 @@
 static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
 fn main() -> std::process::ExitCode {
+    // Before anything else: evcxr re-runs this binary as its child process and rustc wrapper.
+    stratbook::rust_cells::runtime_hook();
     dsl::memory::set_probe(|| ALLOCATOR.allocated());
     stratbook::main()
 }

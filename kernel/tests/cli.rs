@@ -47,3 +47,42 @@ fn keywords_are_refused_as_parameter_names() {
         assert!(err.contains("Rhai keyword"), "{p}: {err}");
     }
 }
+
+/// Without a Rust toolchain on PATH a Rust cell is a clear error naming what to install, and the
+/// Rhai cells around it run (a headless run with --allow-errors).
+#[test]
+fn a_rust_cell_without_a_toolchain_says_what_to_install() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let nb = dir.path().join("nb.ipynb");
+    let cell = |src: &str| {
+        serde_json::json!({"cell_type": "code", "metadata": {}, "source": src,
+            "outputs": [], "execution_count": null})
+    };
+    let doc = serde_json::json!({
+        "cells": [cell("let x = 41;"), cell("%%rust\n1 + 1"), cell("x + 1")],
+        "metadata": {"kernelspec": {"name": "stratbook", "display_name": "Stratbook", "language": "rhai"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    });
+    std::fs::write(&nb, doc.to_string()).unwrap();
+    // A PATH with no cargo or rustc on it.
+    let empty = dir.path().join("bin");
+    std::fs::create_dir(&empty).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbook"))
+        .args(["run", "--allow-errors", "-o", "-"])
+        .arg(&nb)
+        .env("STRATBOOK_HOME", dir.path().join("home"))
+        .env("STRATBOOK_OFFLINE", "1")
+        .env("PATH", &empty)
+        .output()
+        .expect("run stratbook");
+    assert_eq!(out.status.code(), Some(0));
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outputs = |i: usize| done["cells"][i]["outputs"].to_string();
+    let rust = outputs(1);
+    if cfg!(feature = "rust-cells") {
+        assert!(rust.contains("rustup") && rust.contains("PATH"), "{rust}");
+    } else {
+        assert!(rust.contains("rust-cells"), "{rust}");
+    }
+    assert!(outputs(2).contains("42"), "{}", outputs(2));
+}

@@ -38,6 +38,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("backtest.md", include_str!("../../docs/backtest.md")),
     ("frame.md", include_str!("../../docs/frame.md")),
     ("display.md", include_str!("../../docs/display.md")),
+    ("rust.md", include_str!("../../docs/rust.md")),
     ("plots.md", include_str!("../../docs/plots.md")),
 ];
 

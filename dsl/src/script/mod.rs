@@ -18,6 +18,7 @@ pub mod indicators_api;
 pub mod plot_api;
 pub mod render;
 pub mod runtime;
+pub mod rust_api;
 pub mod series_api;
 pub mod session;
 pub mod stdlib;
@@ -53,4 +54,5 @@ pub fn register_all(api: &mut Api, rt: &Arc<Runtime>) {
     backtest_api::register(api, rt);
     config_api::register(api, rt);
     plot_api::register(api, rt);
+    rust_api::register(api, rt);
 }

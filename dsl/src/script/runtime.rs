@@ -5,7 +5,8 @@ use crate::cancel::Cancel;
 use crate::data::config::Config;
 use crate::display::Emitter;
 use crate::memory::{self, Budget};
-use std::sync::Arc;
+use crate::script::rust_api::ForeignFns;
+use std::sync::{Arc, RwLock};
 
 /// Shared by every built-in of one session.
 pub struct Runtime {
@@ -14,6 +15,8 @@ pub struct Runtime {
     pub config: Config,
     /// The memory budget (`STRATBOOK_MAX_MEMORY`), checked between script operations.
     pub budget: Budget,
+    /// Functions compiled in Rust cells, installed by the kernel (see `rust_api`).
+    foreign: RwLock<Option<Arc<dyn ForeignFns>>>,
 }
 
 impl Runtime {
@@ -25,6 +28,20 @@ impl Runtime {
             budget: Budget::new(
                 memory::budget_from_env().unwrap_or_else(|_| memory::default_budget()),
             ),
+            foreign: RwLock::new(None),
         })
+    }
+
+    /// Installs (or, with `None`, removes) the bridge `rust(...)` calls go through.
+    pub fn set_foreign(&self, bridge: Option<Arc<dyn ForeignFns>>) {
+        *self.foreign.write().unwrap_or_else(|e| e.into_inner()) = bridge;
+    }
+
+    /// The installed bridge, if any.
+    pub fn foreign(&self) -> Option<Arc<dyn ForeignFns>> {
+        self.foreign
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

@@ -165,6 +165,19 @@ impl Session {
         })
     }
 
+    /// Adds script functions (`fn name(…) { … }`) to the session without running a cell: the
+    /// kernel defines the Rhai names of functions a Rust cell compiled this way. A function of the
+    /// same name and arity defined earlier is replaced.
+    pub fn define_functions(&mut self, code: &str) -> Result<(), CellError> {
+        let name = "rust-functions";
+        let ast = match self.engine.compile(code) {
+            Ok(ast) => ast,
+            Err(e) => return Err(errors::from_parse(&e, &self.context(name, code))),
+        };
+        self.lib += ast.clone_functions_only();
+        Ok(())
+    }
+
     /// Evaluates an expression against the session's variables (Jupyter `user_expressions`).
     pub fn eval_expression(&mut self, expr: &str) -> Result<MimeBundle, CellError> {
         let v = self.run("expression", expr)?;
