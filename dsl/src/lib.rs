@@ -18,6 +18,7 @@ pub mod order;
 pub mod plot;
 pub mod script;
 pub mod series;
+pub mod sim;
 pub mod sqlite;
 pub mod store;
 pub mod strategy;
