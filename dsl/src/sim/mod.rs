@@ -280,10 +280,20 @@ pub fn run(
                 }
             }
             if let Pace::PerSecond(rate) = s.pace {
+                // Sleep until the bar is due, a second at most at a time: the heartbeat and
+                // the requests keep flowing at slow paces.
                 let due = started + Duration::from_secs_f64(fed as f64 / rate.max(1e-6));
                 let now = Instant::now();
                 if due > now {
-                    std::thread::sleep(due - now);
+                    let nap = (due - now).min(Duration::from_secs(1));
+                    std::thread::sleep(nap);
+                    if Instant::now() < due {
+                        store.heartbeat(s.id)?;
+                        if let Some(what) = store.take_request(s.id)? {
+                            control.apply_db(&what);
+                        }
+                        continue;
+                    }
                 }
             }
         }
