@@ -659,3 +659,79 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
             })
     });
 }
+
+impl SimValue {
+    /// A handle on simulation `id` of the database at `db` (the command line's view).
+    pub fn open(db: PathBuf, id: i64) -> crate::error::Result<SimValue> {
+        let live = running().lock().ok().and_then(|r| r.get(&id).cloned());
+        let v = SimValue { id, db, live };
+        v.row()
+            .map_err(|e| crate::error::DslError::invalid(e.to_string()))?;
+        Ok(v)
+    }
+
+    /// The simulation's row as stored.
+    pub fn info(&self) -> crate::error::Result<SimRow> {
+        self.row()
+            .map_err(|e| crate::error::DslError::invalid(e.to_string()))
+    }
+
+    /// Its committed results as frames: signals, fills, trades, equity.
+    pub fn frames(&self) -> crate::error::Result<Vec<(&'static str, Frame)>> {
+        let go = || -> RhaiResult<Vec<(&'static str, Frame)>> {
+            let (t, e) = self.store()?.equity(self.id).map_err(sim_err)?;
+            Ok(vec![
+                ("signals", self.table(SimTable::Signals, "signals")?),
+                ("fills", self.table(SimTable::Fills, "fills")?),
+                ("trades", self.table(SimTable::Trades, "trades")?),
+                (
+                    "equity",
+                    frame(
+                        vec![("time".into(), Col::I64(t)), ("equity".into(), Col::F64(e))],
+                        "equity",
+                    )?,
+                ),
+            ])
+        };
+        go().map_err(|e| crate::error::DslError::invalid(e.to_string()))
+    }
+}
+
+/// Simulations running in this process.
+pub fn running_ids() -> Vec<i64> {
+    running()
+        .lock()
+        .map(|r| {
+            r.iter()
+                .filter(|(_, l)| l.done.lock().is_ok_and(|d| d.is_none()))
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asks every simulation running in this process to stop (a SIGTERM to `stratbook sim start`).
+pub fn stop_all(reason: &str) {
+    if let Ok(r) = running().lock() {
+        for l in r.values() {
+            l.control.set(Request::Stop, Some(reason.to_string()));
+        }
+    }
+}
+
+/// Blocks until every simulation started in this process has ended.
+pub fn wait_all() {
+    let all: Vec<Arc<Running>> = running()
+        .lock()
+        .map(|r| r.values().cloned().collect())
+        .unwrap_or_default();
+    for l in all {
+        let Ok(mut g) = l.done.lock() else { continue };
+        while g.is_none() {
+            match l.ended.wait_timeout(g, Duration::from_millis(100)) {
+                Ok((next, _)) => g = next,
+                Err(_) => return,
+            }
+        }
+    }
+}
