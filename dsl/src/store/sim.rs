@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS simulations (
     strategy    TEXT NOT NULL,
     provenance  TEXT NOT NULL,
     heartbeat   INTEGER NOT NULL,
+    pid         INTEGER,
     steps       INTEGER NOT NULL DEFAULT 0,
     last_time   INTEGER,
     equity      REAL,
@@ -86,14 +87,25 @@ CREATE TABLE IF NOT EXISTS sim_equity (
 /// A heartbeat older than this (seconds) means the process running the simulation is gone.
 pub const STALE_AFTER_S: i64 = 15;
 
+/// Whether process `pid` of this machine is gone (Linux: no `/proc/PID`). Elsewhere only the
+/// heartbeat tells.
+fn process_gone(pid: Option<i64>) -> bool {
+    match pid {
+        Some(pid) if cfg!(target_os = "linux") && std::path::Path::new("/proc/self").exists() => {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
+}
+
 /// One simulation's row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimRow {
     pub id: i64,
     pub created_at: i64,
     pub name: String,
-    /// As stored, except that a running or paused simulation with a stale heartbeat reads as
-    /// `interrupted`.
+    /// As stored, except that a running or paused simulation with a stale heartbeat, or whose
+    /// process is gone, reads as `interrupted`.
     pub status: String,
     pub source: String,
     pub tokens: Vec<String>,
@@ -169,12 +181,12 @@ impl SimStore {
         Ok(SimStore { conn })
     }
 
-    /// Registers a simulation as `running`; returns its id.
+    /// Registers a simulation as `running` in this process; returns its id.
     pub fn create(&mut self, s: &NewSim) -> Result<i64> {
         let t = now();
         self.conn
             .execute(
-                "INSERT INTO simulations (created_at, name, status, source, tokens, config, strategy, provenance, heartbeat) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?1)",
+                "INSERT INTO simulations (created_at, name, status, source, tokens, config, strategy, provenance, heartbeat, pid) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?1, ?8)",
                 params![
                     t,
                     s.name,
@@ -182,7 +194,8 @@ impl SimStore {
                     serde_json::to_string(s.tokens).unwrap_or_default(),
                     s.config.to_string(),
                     s.strategy,
-                    s.provenance
+                    s.provenance,
+                    std::process::id()
                 ],
             )
             .map_err(db_err)?;
@@ -280,12 +293,13 @@ impl SimStore {
             .map_err(db_err)
     }
 
-    /// Sets the status (and why), clearing any pending request.
+    /// Sets the status (and why), clearing any pending request; the simulation now belongs to
+    /// this process.
     pub fn set_status(&mut self, id: i64, status: &str, reason: Option<&str>) -> Result<()> {
         self.conn
             .execute(
-                "UPDATE simulations SET status = ?2, reason = COALESCE(?3, reason), request = NULL, heartbeat = ?4 WHERE id = ?1",
-                params![id, status, reason, now()],
+                "UPDATE simulations SET status = ?2, reason = COALESCE(?3, reason), request = NULL, heartbeat = ?4, pid = ?5 WHERE id = ?1",
+                params![id, status, reason, now(), std::process::id()],
             )
             .map(|_| ())
             .map_err(db_err)
@@ -347,7 +361,7 @@ impl SimStore {
 
     fn rows(&self, tail: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<SimRow>> {
         let sql = format!(
-            "SELECT id, created_at, name, status, source, tokens, config, strategy, provenance, heartbeat, steps, last_time, equity, request, reason, stats FROM simulations {tail}"
+            "SELECT id, created_at, name, status, source, tokens, config, strategy, provenance, heartbeat, steps, last_time, equity, request, reason, stats, pid FROM simulations {tail}"
         );
         let mut st = self.conn.prepare(&sql).map_err(db_err)?;
         let t = now();
@@ -362,7 +376,7 @@ impl SimStore {
                     id: r.get(0)?,
                     created_at: r.get(1)?,
                     name: r.get(2)?,
-                    status: if live && t - heartbeat > STALE_AFTER_S {
+                    status: if live && (t - heartbeat > STALE_AFTER_S || process_gone(r.get(16)?)) {
                         "interrupted".into()
                     } else {
                         status
