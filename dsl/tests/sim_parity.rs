@@ -173,3 +173,53 @@ fn replays_equal_backtests_for_every_strategy_style() {
     );
     assert!(n + 1 >= 13);
 }
+
+#[test]
+fn watch_updates_the_card_in_place_and_an_interrupt_stops_only_the_watching() {
+    use dsl::display::Output;
+    use std::sync::{Arc, Mutex};
+    let h = home("watch");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    let outs: Arc<Mutex<Vec<Output>>> = Arc::default();
+    let o = outs.clone();
+    s.set_sink(move |x| o.lock().unwrap().push(x));
+    s.execute("let bars = klines(\"demo:BTC\", \"1h\", #{ limit: 600 }); let s = std::strategies::sma_cross(bars, 10, 30);")
+        .expect("setup");
+    s.execute("let a = simulate(bars, s, #{ speed: 400 }); a.watch();")
+        .expect("watch");
+    let outs_now = outs.lock().unwrap().clone();
+    let Some(Output::Display {
+        display_id: Some(id),
+        ..
+    }) = outs_now.first()
+    else {
+        panic!("no card displayed: {outs_now:?}")
+    };
+    let updates: Vec<String> = outs_now
+        .iter()
+        .filter_map(|x| match x {
+            Output::UpdateDisplay { display_id, bundle } if display_id == id => {
+                Some(bundle.plain().unwrap_or_default().to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!updates.is_empty(), "the card was never updated");
+    assert!(
+        updates.last().unwrap().contains(": finished |"),
+        "{updates:?}"
+    );
+    // An interrupt during watch ends the cell; the simulation keeps running.
+    let cancel = s.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        cancel.cancel();
+    });
+    let _ = s.execute("let b = simulate(bars, s, #{ speed: 100 }); b.watch();");
+    t.join().unwrap();
+    let st = s.execute("b.status").expect("status").value.expect("value");
+    assert_eq!(st.plain(), Some("\"running\""));
+    s.execute("b.stop(); b.wait();").expect("stop");
+    let st = s.execute("b.status").expect("status").value.expect("value");
+    assert_eq!(st.plain(), Some("\"stopped\""));
+}

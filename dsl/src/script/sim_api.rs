@@ -158,8 +158,55 @@ impl Render for SimValue {
                 ));
             }
         }
-        MimeBundle::text(text)
+        let spark = self
+            .store()
+            .ok()
+            .and_then(|st| st.equity(self.id).ok())
+            .map(|(_, e)| sparkline(&e))
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let html = format!(
+            "<div class=\"stratbook-sim\"><b>{}</b>{}<pre>{}</pre></div>",
+            crate::display::html_escape(lines.first().copied().unwrap_or_default()),
+            spark,
+            crate::display::html_escape(&lines[1.min(lines.len())..].join("\n"))
+        );
+        MimeBundle::text(text).with("text/html", html)
     }
+}
+
+/// A small equity chart (at most 200 points) as inline SVG.
+fn sparkline(e: &[f64]) -> String {
+    let pts: Vec<f64> = if e.len() <= 200 {
+        e.to_vec()
+    } else {
+        (0..200).map(|k| e[k * (e.len() - 1) / 199]).collect()
+    };
+    let (lo, hi) = pts
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    if pts.len() < 2 || hi <= lo {
+        return String::new();
+    }
+    let (w, h) = (240.0, 48.0);
+    let poly: Vec<String> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, y)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * w / (pts.len() - 1) as f64,
+                h - 2.0 - (y - lo) / (hi - lo) * (h - 4.0)
+            )
+        })
+        .collect();
+    format!(
+        "<br><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\"><polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
+        poly.join(" ")
+    )
 }
 
 /// `simulate(source, strategy, opts)`: checks the inputs, registers the simulation and starts
@@ -518,6 +565,32 @@ fn wait(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
     }
 }
 
+/// Follows the simulation in the cell: its card, updated in place once a second (the bars are
+/// committed before the card reads them), until it ends or the cell is interrupted; the
+/// interrupt stops the watching, never the simulation.
+fn watch(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
+    let id = rt.emitter.new_display_id("sim");
+    rt.emitter.display(s.render(), Some(id.clone()));
+    let mut shown = String::new();
+    loop {
+        for _ in 0..20 {
+            if rt.cancel.is_cancelled() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let card = s.render();
+        let text = card.plain().unwrap_or_default().to_string();
+        if text != shown {
+            rt.emitter.update(card, &id);
+            shown = text;
+        }
+        if !matches!(s.row()?.status.as_str(), "running" | "paused") {
+            return Ok(());
+        }
+    }
+}
+
 pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     api.engine.register_type_with_name::<SimValue>("Sim");
     let r = rt.clone();
@@ -632,6 +705,10 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     let r = rt.clone();
     api.method("Sim", "wait", &[], "Sim", move |s: &mut SimValue| {
         wait(&r, s).map(|_| s.clone())
+    });
+    let r = rt.clone();
+    api.method("Sim", "watch", &[], "()", move |s: &mut SimValue| {
+        watch(&r, s)
     });
     api.method("Sim", "signals", &[], "Frame", |s: &mut SimValue| {
         s.table(SimTable::Signals, "signals")
