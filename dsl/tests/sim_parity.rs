@@ -223,3 +223,17 @@ fn watch_updates_the_card_in_place_and_an_interrupt_stops_only_the_watching() {
     let st = s.execute("b.status").expect("status").value.expect("value");
     assert_eq!(st.plain(), Some("\"stopped\""));
 }
+
+#[test]
+fn a_replay_refuses_a_strategy_that_looks_ahead() {
+    let mut s = Session::new(Config::for_home(home("lookahead")));
+    s.execute("let bars = klines(\"demo:BTC\", \"1h\", #{ limit: 800 });")
+        .expect("setup");
+    let e = s
+        .execute("simulate(bars, |b| strategy(#{ entry: b.close > b.close.mean(), exit: b.close < b.close.mean() }))")
+        .expect_err("a whole-series mean looks ahead");
+    assert!(e.to_string().contains("looks ahead"), "{e}");
+    // The same rule on a rolling window is fine.
+    s.execute("simulate(bars, |b| strategy(#{ entry: b.close > sma(b.close, 20), exit: b.close < sma(b.close, 20) })).wait()")
+        .expect("a rolling window does not look ahead");
+}

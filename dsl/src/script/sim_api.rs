@@ -254,14 +254,17 @@ fn simulate(
                 // A replay knows its whole input: the signals are computed once on it (the
                 // engine only ever reads a bar after it closed).
                 let v: Dynamic = f.call_within_context(nctx, (b.clone(),))?;
-                v.read_lock::<StrategyValue>()
+                let whole = v
+                    .read_lock::<StrategyValue>()
                     .map(|s| s.clone())
                     .ok_or_else(|| {
                         rt_err(format!(
                             "the function given to simulate must return strategy(..), not {}",
                             v.type_name()
                         ))
-                    })
+                    })?;
+                no_look_ahead(nctx, &f, b, &whole)?;
+                Ok(whole)
             })
             .collect::<RhaiResult<_>>()?,
     };
@@ -386,6 +389,55 @@ fn simulate(
         db,
         live: Some(live),
     })
+}
+
+/// A replay computes `|bars| strategy(..)` once on its whole input. That equals recomputing it on
+/// the growing bars, as a live simulation does, only when no signal depends on a later bar; this
+/// checks it: the signals computed on the bars up to a few cut points must agree with the whole
+/// input's up to each cut, else the replay is refused with the first bar that differs.
+fn no_look_ahead(
+    nctx: &NativeCallContext,
+    f: &FnPtr,
+    b: &Bars,
+    whole: &StrategyValue,
+) -> RhaiResult<()> {
+    let Some(sig) = &whole.signals else {
+        return Ok(());
+    };
+    let n = b.len();
+    if n < 16 {
+        return Ok(());
+    }
+    for cut in [n / 4, n / 2, 3 * n / 4, n - 1] {
+        let v: Dynamic = f.call_within_context(nctx, (b.head(cut),))?;
+        let Some(part) = v
+            .read_lock::<StrategyValue>()
+            .and_then(|p| p.signals.clone())
+        else {
+            continue;
+        };
+        let pairs = [
+            ("entry", &sig.entry, &part.entry),
+            ("exit", &sig.exit, &part.exit),
+            ("short_entry", &sig.short_entry, &part.short_entry),
+            ("short_exit", &sig.short_exit, &part.short_exit),
+        ];
+        for (name, w, p) in pairs {
+            let (Some(w), Some(p)) = (w, p) else { continue };
+            if let Some(i) =
+                (0..cut.min(p.len()).min(w.len())).find(|&i| w.is_true(i) != p.is_true(i))
+            {
+                return Err(rt_err(format!(
+                    "the strategy looks ahead: its {name} signal at bar {i} ({}) is {} on the whole data but {} on the bars up to {}; a signal may use only its own and earlier bars (e.g. shift(1), rolling windows), never a later one or a whole-series statistic",
+                    crate::time::format_time(b.time[i]),
+                    w.is_true(i),
+                    p.is_true(i),
+                    crate::time::format_time(b.time[cut - 1])
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The strategy as the store keeps it: an `on_bar` function's source, else a description.
