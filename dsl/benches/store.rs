@@ -43,6 +43,7 @@ fn main() {
         std::hint::black_box(r.stats.final_equity);
     });
     let (mut hash_t, mut open_t, mut save_t) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    let (mut close_t, mut drop_t) = (f64::INFINITY, f64::INFINITY);
     let saved = best_of(5, || {
         let mut s = sig.clone();
         let r = run(&[&b], &mut [&mut s], &opts, &cfg, None).expect("run");
@@ -56,6 +57,12 @@ fn main() {
         st.save(&r, &serde_json::json!({"cash": cfg.cash}), &h)
             .expect("save");
         save_t = save_t.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        drop(st);
+        close_t = close_t.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        drop(r);
+        drop_t = drop_t.min(t.elapsed().as_secs_f64());
     });
     let mut s = sig.clone();
     let r = run(&[&b], &mut [&mut s], &opts, &cfg, None).expect("run");
@@ -97,6 +104,16 @@ fn main() {
         "{:<46} {:>9.1} ms",
         "  of which the save transaction",
         save_t * 1e3
+    );
+    println!(
+        "{:<46} {:>9.1} ms",
+        "  of which closing the store",
+        close_t * 1e3
+    );
+    println!(
+        "{:<46} {:>9.1} ms",
+        "  of which dropping the result",
+        drop_t * 1e3
     );
     println!(
         "{:<46} {:>11.2}x {:>12}",
