@@ -44,17 +44,18 @@ fn main() {
     });
     let (mut hash_t, mut open_t, mut save_t) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     let (mut close_t, mut drop_t) = (f64::INFINITY, f64::INFINITY);
+    let mut run_t = f64::INFINITY;
     let saved = best_of(5, || {
+        let t = Instant::now();
         let mut s = sig.clone();
         let r = run(&[&b], &mut [&mut s], &opts, &cfg, None).expect("run");
-        let t = Instant::now();
-        let h = data_hash(&[&b]);
-        hash_t = hash_t.min(t.elapsed().as_secs_f64());
+        run_t = run_t.min(t.elapsed().as_secs_f64());
         let t = Instant::now();
         let mut st = Store::open(&db).expect("store");
         open_t = open_t.min(t.elapsed().as_secs_f64());
+        // As `backtest()` saves: the input hashed beside the encoding of trades and signals.
         let t = Instant::now();
-        st.save(&r, &serde_json::json!({"cash": cfg.cash}), &h)
+        st.save_hashing(&r, &serde_json::json!({"cash": cfg.cash}), &[&b])
             .expect("save");
         save_t = save_t.min(t.elapsed().as_secs_f64());
         let t = Instant::now();
@@ -64,6 +65,9 @@ fn main() {
         drop(r);
         drop_t = drop_t.min(t.elapsed().as_secs_f64());
     });
+    hash_t = hash_t.min(best_of(5, || {
+        std::hint::black_box(data_hash(&[&b]));
+    }));
     let mut s = sig.clone();
     let r = run(&[&b], &mut [&mut s], &opts, &cfg, None).expect("run");
     let json_t = best_of(3, || {
@@ -91,7 +95,7 @@ fn main() {
     );
     println!(
         "{:<46} {:>9.1} ms {:>12}",
-        "  of which the data hash",
+        "  the data hash alone (hidden in the save)",
         hash_t * 1e3,
         ""
     );
@@ -102,7 +106,7 @@ fn main() {
     );
     println!(
         "{:<46} {:>9.1} ms",
-        "  of which the save transaction",
+        "  of which hash + encode + one transaction",
         save_t * 1e3
     );
     println!(

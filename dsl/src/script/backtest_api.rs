@@ -19,7 +19,7 @@ use crate::display::MimeBundle;
 use crate::display::Render;
 use crate::frame::{Column, Frame};
 use crate::script::runtime::Runtime;
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::strategy::{BarLogic, Signals, StrategyOptions};
 use ctx::ScriptLogic;
 use options::{RunOptions, run_options, strategy_from};
@@ -331,8 +331,7 @@ pub(crate) fn save(
     config: &serde_json::Value,
     bars: &[&Bars],
 ) -> Option<i64> {
-    let hash = store::data_hash(bars);
-    match Store::open(&rt.config.db_path()).and_then(|mut s| s.save(r, config, &hash)) {
+    match Store::open(&rt.config.db_path()).and_then(|mut s| s.save_hashing(r, config, bars)) {
         Ok(id) => Some(id),
         Err(e) => {
             rt.emitter

@@ -97,9 +97,39 @@ impl Store {
 
     /// Saves a finished run, its trades and its signals in one transaction; returns the run id.
     pub fn save(&mut self, r: &BacktestResult, config: &Value, data_hash: &str) -> Result<i64> {
-        let trades = trades_blob(r, &r.trades);
-        let open_trades = trades_blob(r, &r.open_trades);
-        let signals = signals_blob(r);
+        let blobs = Blobs::of(r);
+        self.insert(r, config, data_hash, blobs)
+    }
+
+    /// [`Store::save`] with the input's [`data_hash`] computed on another thread while the
+    /// trades and signals are encoded (the two costs of a large run, side by side).
+    pub fn save_hashing(
+        &mut self,
+        r: &BacktestResult,
+        config: &Value,
+        bars: &[&Bars],
+    ) -> Result<i64> {
+        let (hash, blobs) = std::thread::scope(|sc| {
+            let hash = sc.spawn(|| data_hash(bars));
+            let blobs = Blobs::of(r);
+            (hash.join(), blobs)
+        });
+        let hash = hash.map_err(|_| db_err("hashing the input failed"))?;
+        self.insert(r, config, &hash, blobs)
+    }
+
+    fn insert(
+        &mut self,
+        r: &BacktestResult,
+        config: &Value,
+        data_hash: &str,
+        blobs: Blobs,
+    ) -> Result<i64> {
+        let Blobs {
+            trades,
+            open_trades,
+            signals,
+        } = blobs;
         let tx = crate::sqlite::write_tx(&mut self.conn).map_err(db_err)?;
         let now = chrono::Utc::now().timestamp();
         tx.execute(
@@ -199,6 +229,23 @@ impl Store {
             None => 0,
         };
         Ok(old + new)
+    }
+}
+
+/// A run's trades, open trades and signals, encoded.
+struct Blobs {
+    trades: Vec<u8>,
+    open_trades: Vec<u8>,
+    signals: Vec<u8>,
+}
+
+impl Blobs {
+    fn of(r: &BacktestResult) -> Blobs {
+        Blobs {
+            trades: trades_blob(r, &r.trades),
+            open_trades: trades_blob(r, &r.open_trades),
+            signals: signals_blob(r),
+        }
     }
 }
 
