@@ -20,6 +20,7 @@ pub mod plot;
 pub mod sandbox;
 pub mod script;
 pub mod series;
+pub mod sim;
 pub mod sqlite;
 pub mod store;
 pub mod strategy;

@@ -30,7 +30,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("plot", 6),
     ("store", 6),
     ("testing", 7),
-    ("script", 7),
+    ("sim", 7),
+    ("script", 8),
 ];
 
 fn layer(module: &str) -> Option<u32> {

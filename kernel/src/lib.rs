@@ -10,6 +10,7 @@ pub mod outputs;
 pub mod run;
 pub mod rust_cells;
 pub mod server;
+pub mod sim;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,6 +47,12 @@ enum Command {
     /// A notebook is written in place unless -o is given (-o - writes to stdout). Progress goes
     /// to stderr. Exits 1 naming the failing cell (or the script's line) unless --allow-errors.
     Run(RunArgs),
+    /// Paper-trading simulations: start one from a script or notebook, list, show, stop, watch,
+    /// export.
+    Sim {
+        #[command(subcommand)]
+        command: sim::SimCommand,
+    },
     /// Run the quickstart notebook on the embedded demo feed (no API key, no network), print its
     /// results as text and save the executed notebook, charts included.
     Demo {
@@ -127,6 +134,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kernel { connection_file } => server::run_kernel(&connection_file)?,
         Command::Run(args) => return run_notebook(args),
         Command::Demo { output } => return demo(&output),
+        Command::Sim { command } => return sim::dispatch(command),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -51,6 +51,7 @@ fn every_example_is_tested() {
         "fetch.rhai",
         "indicators.rhai",
         "portfolio.rhai",
+        "sim.rhai",
         "sweep.rhai",
     ];
     assert_eq!(names, tested, "add a test below for each new example");
@@ -138,4 +139,24 @@ fn a_failing_script_exits_1_and_names_its_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("before"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.rhai, line 3"), "{err}");
+}
+
+#[test]
+fn the_simulation_example_runs_to_the_end_and_lists_itself() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let path = examples_dir().join("sim.rhai");
+    let path = path.to_str().expect("utf-8 path");
+    let out = stratbook(&["sim", "start", path, "-p", "speed=5000"], home.path());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("simulation 1 started"), "{text}");
+    assert!(text.contains("'sma cross on demo:BTC': finished"), "{text}");
+    let ls = stratbook(&["sim", "ls", "--json"], home.path());
+    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).expect("sim ls --json");
+    assert_eq!(v[0]["status"], "finished");
+    assert_eq!(v[0]["bars"], 2000);
 }

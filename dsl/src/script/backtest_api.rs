@@ -2,11 +2,11 @@
 //! `backtests()`, the per-bar `ctx` and the `BacktestResult` accessors. The engine itself
 //! (`crate::backtest`, `crate::strategy`) knows nothing of Rhai.
 
-mod ctx;
+pub(crate) mod ctx;
 mod on_bar_compiler;
 mod optimize;
-mod options;
-mod result;
+pub(crate) mod options;
+pub(crate) mod result;
 
 pub use ctx::BarCtx;
 pub use options::StrategyValue;
@@ -19,7 +19,7 @@ use crate::display::MimeBundle;
 use crate::display::Render;
 use crate::frame::{Column, Frame};
 use crate::script::runtime::Runtime;
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::strategy::{BarLogic, Signals, StrategyOptions};
 use ctx::ScriptLogic;
 use options::{RunOptions, run_options, strategy_from};
@@ -72,13 +72,13 @@ impl Render for StrategyValue {
 }
 
 /// What the second argument of `backtest` was.
-enum StratInput {
+pub(crate) enum StratInput {
     One(Box<StrategyValue>),
     /// `|bars| strategy(...)`, called per token.
     Factory(FnPtr),
 }
 
-fn read_strategy(v: &Dynamic) -> RhaiResult<StratInput> {
+pub(crate) fn read_strategy(v: &Dynamic) -> RhaiResult<StratInput> {
     if let Some(s) = v.read_lock::<StrategyValue>() {
         return Ok(StratInput::One(Box::new(s.clone())));
     }
@@ -108,7 +108,7 @@ fn read_strategy(v: &Dynamic) -> RhaiResult<StratInput> {
     )))
 }
 
-fn read_bars(v: &Dynamic) -> RhaiResult<Vec<Bars>> {
+pub(crate) fn read_bars(v: &Dynamic) -> RhaiResult<Vec<Bars>> {
     if let Some(b) = v.read_lock::<Bars>() {
         return Ok(vec![b.clone()]);
     }
@@ -190,7 +190,7 @@ fn slice_time(bars: &[Bars], from: Option<i64>, to: Option<i64>) -> Vec<Bars> {
     bars.iter().map(|b| b.between(from, to)).collect()
 }
 
-fn config_json(
+pub(crate) fn config_json(
     o: &RunOptions,
     opts: &[StrategyOptions],
     kind: &str,
@@ -331,8 +331,7 @@ pub(crate) fn save(
     config: &serde_json::Value,
     bars: &[&Bars],
 ) -> Option<i64> {
-    let hash = store::data_hash(bars);
-    match Store::open(&rt.config.db_path()).and_then(|mut s| s.save(r, config, &hash)) {
+    match Store::open(&rt.config.db_path()).and_then(|mut s| s.save_hashing(r, config, bars)) {
         Ok(id) => Some(id),
         Err(e) => {
             rt.emitter

@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod rust_api;
 pub mod series_api;
 pub mod session;
+pub mod sim_api;
 pub mod stdlib;
 
 pub use session::{Completeness, Completion, ExecResult, Session};
@@ -52,6 +53,7 @@ pub fn register_all(api: &mut Api, rt: &Arc<Runtime>) {
     indicators_api::register(api, rt);
     data_api::register(api, rt);
     backtest_api::register(api, rt);
+    sim_api::register(api, rt);
     config_api::register(api, rt);
     plot_api::register(api, rt);
     rust_api::register(api, rt);

@@ -47,6 +47,7 @@ fn try_render_custom(v: &Dynamic) -> Option<MimeBundle> {
         super::display_api::Rich,
         super::backtest_api::ResultValue,
         super::backtest_api::StrategyValue,
+        super::sim_api::SimValue,
     );
     None
 }

@@ -108,6 +108,21 @@ impl Session {
         }
     }
 
+    /// An engine with every built-in, for a background thread (a simulation) that calls script
+    /// functions: its own runtime, so a cell's interrupt never reaches it.
+    pub(crate) fn worker_engine(config: Config) -> Engine {
+        let runtime = Runtime::new(config);
+        let mut engine = Engine::new();
+        let mut docs = Docs::default();
+        configure(&mut engine, &runtime);
+        {
+            let mut api = Api::new(&mut engine, &mut docs);
+            register_all(&mut api, &runtime);
+        }
+        super::stdlib::register(&mut engine);
+        engine
+    }
+
     /// A session configured from the environment.
     pub fn from_env() -> Session {
         Session::new(Config::from_env())

@@ -207,8 +207,8 @@ impl CtxState {
 /// calling cell's global state plus function-resolution caches), so the functions and getters
 /// `on_bar` uses are resolved once, on the first bar, instead of on every bar as
 /// `FnPtr::call_raw` does (it starts from empty caches on each call).
-pub struct ScriptLogic<'a, 'b> {
-    pub nctx: &'a NativeCallContext<'b>,
+pub struct ScriptLogic<'a> {
+    engine: &'a rhai::Engine,
     pub f: FnPtr,
     pub ctx: BarCtx,
     arg: Dynamic,
@@ -226,24 +226,35 @@ pub struct ScriptLogic<'a, 'b> {
     attempts: usize,
 }
 
-impl<'a, 'b> ScriptLogic<'a, 'b> {
+impl<'a> ScriptLogic<'a> {
     /// `interpret` keeps every bar in the Rhai interpreter (the strategy's `interpret: true`).
-    pub fn new(nctx: &'a NativeCallContext<'b>, f: FnPtr, interpret: bool) -> Self {
+    pub fn new(nctx: &'a NativeCallContext<'_>, f: FnPtr, interpret: bool) -> Self {
+        Self::with_engine(nctx.engine(), nctx.global_runtime_state(), f, interpret)
+    }
+
+    /// The same on another thread: `engine` is that thread's, `global` the calling cell's state
+    /// (its functions).
+    pub fn with_engine(
+        engine: &'a rhai::Engine,
+        global: &GlobalRuntimeState,
+        f: FnPtr,
+        interpret: bool,
+    ) -> Self {
         let ctx = BarCtx::default();
         let compiled = if interpret {
             None
         } else {
-            Program::lower(&nctx.global_runtime_state().lib, &f)
+            Program::lower(&global.lib, &f)
         };
         ScriptLogic {
             compiled,
             fallbacks: 0,
             attempts: 0,
-            nctx,
+            engine,
             f,
             arg: Dynamic::from(ctx.clone()),
             ctx,
-            global: nctx.global_runtime_state().clone(),
+            global: global.clone(),
             caches: Caches::new(),
             scope: Scope::new(),
             args: Vec::new(),
@@ -262,7 +273,7 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
         self.args.extend(self.f.curry().iter().cloned());
         self.args.push(self.arg.clone());
         let mut refs: FnArgsVec<&mut Dynamic> = self.args.iter_mut().collect();
-        let engine = self.nctx.engine();
+        let engine = self.engine;
         EvalContext::new(
             engine,
             &mut self.global,
@@ -275,7 +286,7 @@ impl<'a, 'b> ScriptLogic<'a, 'b> {
     }
 }
 
-impl BarLogic for ScriptLogic<'_, '_> {
+impl BarLogic for ScriptLogic<'_> {
     fn on_bar(&mut self, c: &mut Ctx<'_>) -> Result<()> {
         {
             let mut st = self.ctx.lock();

@@ -1,0 +1,866 @@
+//! Rhai bindings for simulations: `simulate()`, the `Sim` handle, `sims()` and `sim(id)`. The
+//! loop itself is [`crate::sim`]; this file turns script values into its inputs, starts it on a
+//! background thread (with its own Rhai engine for `on_bar`, so a cell's interrupt never reaches
+//! it) and reads results back from the store.
+
+use super::api::{Api, RhaiResult, rt_err};
+use super::backtest_api::ctx::ScriptLogic;
+use super::backtest_api::options::{StrategyValue, run_options};
+use super::backtest_api::result::{ResultValue, stats_map};
+use super::backtest_api::{StratInput, config_json, read_bars, read_strategy, signals_for};
+use crate::backtest::BacktestResult;
+use crate::bars::Bars;
+use crate::data::config::Config;
+use crate::display::{MimeBundle, Render};
+use crate::frame::{Column, Frame};
+use crate::script::runtime::Runtime;
+use crate::sim::{Control, Pace, ReplayFeed, Request, Setup};
+use crate::store::columns::Col;
+use crate::store::sim::{NewSim, SimRow, SimStore, SimTable};
+use crate::strategy::ave_config::BotLogic;
+use crate::strategy::{BarLogic, Signals, StrategyOptions};
+use rhai::{Dynamic, FnPtr, GlobalRuntimeState, INT, Map, NativeCallContext};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+/// Keys `simulate` takes besides the backtest's.
+const SIM_KEYS: &[&str] = &[
+    "speed",
+    "name",
+    "poll_s",
+    "warmup",
+    "max_duration",
+    "until",
+    "interval",
+    "resume",
+];
+
+/// A simulation started in this process: its control and how it ended.
+#[derive(Default)]
+struct Running {
+    control: Control,
+    done: Mutex<Option<Result<(), String>>>,
+    ended: Condvar,
+    result: Mutex<Option<Arc<BacktestResult>>>,
+}
+
+fn running() -> &'static Mutex<HashMap<i64, Arc<Running>>> {
+    static R: OnceLock<Mutex<HashMap<i64, Arc<Running>>>> = OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+/// The handle a cell holds: the id, the database, and (when it runs in this process) its control.
+#[derive(Clone)]
+pub struct SimValue {
+    pub id: i64,
+    db: PathBuf,
+    live: Option<Arc<Running>>,
+}
+
+/// What runs a token's decisions, built on the simulation's thread.
+enum Plan {
+    Signals(Signals),
+    Bot(Box<BotLogic>),
+    Script(FnPtr, bool),
+}
+
+fn sim_err(e: impl std::fmt::Display) -> Box<rhai::EvalAltResult> {
+    rt_err(e.to_string())
+}
+
+impl SimValue {
+    fn store(&self) -> RhaiResult<SimStore> {
+        SimStore::open(&self.db).map_err(sim_err)
+    }
+    fn row(&self) -> RhaiResult<SimRow> {
+        self.store()?
+            .get(self.id)
+            .map_err(sim_err)?
+            .ok_or_else(|| rt_err(format!("no simulation {}", self.id)))
+    }
+    /// Asks the loop to do `r`: directly when it runs here, through the database otherwise.
+    fn request(&self, r: Request, db: &str, reason: Option<String>) -> RhaiResult<()> {
+        match &self.live {
+            Some(l) => l.control.set(r, reason),
+            None => self.store()?.request(self.id, db).map_err(sim_err)?,
+        }
+        Ok(())
+    }
+    fn table(&self, t: SimTable, title: &str) -> RhaiResult<Frame> {
+        let cols = self.store()?.table(self.id, t).map_err(sim_err)?;
+        frame(cols, &format!("Simulation {}: {title}", self.id))
+    }
+}
+
+fn frame(cols: Vec<(String, Col)>, title: &str) -> RhaiResult<Frame> {
+    let cols = cols
+        .into_iter()
+        .map(|(n, c)| {
+            let c = match c {
+                Col::I64(v) if n.ends_with("time") => Column::Time(v),
+                Col::I64(v) if n == "executed" => Column::Bool(v.iter().map(|&x| x != 0).collect()),
+                Col::I64(v) => Column::I64(v),
+                Col::F64(v) => Column::F64(v),
+                Col::Str(v) => Column::Str(v),
+            };
+            (n, c)
+        })
+        .collect();
+    Frame::new(cols)
+        .map(|f| f.with_title(title))
+        .map_err(sim_err)
+}
+
+impl Render for SimValue {
+    fn render(&self) -> MimeBundle {
+        let Ok(row) = self.row() else {
+            return MimeBundle::text(format!("Simulation {} (not found)", self.id));
+        };
+        let cash: f64 = serde_json::from_str::<serde_json::Value>(&row.config)
+            .ok()
+            .and_then(|c| c["cash"].as_f64())
+            .unwrap_or(f64::NAN);
+        let equity = row.equity.unwrap_or(cash);
+        let last = row
+            .last_time
+            .map(crate::time::format_time)
+            .unwrap_or_else(|| "-".into());
+        let mut text = format!(
+            "Simulation {} '{}': {} | source {} | {} bars | last bar {} | equity {:.2} | P&L {:+.2} ({:+.2} %)",
+            row.id,
+            row.name,
+            row.status,
+            row.source,
+            row.steps,
+            last,
+            equity,
+            equity - cash,
+            (equity / cash - 1.0) * 100.0
+        );
+        if let Some(r) = &row.reason {
+            text.push_str(&format!(" | {r}"));
+        }
+        if let Ok(sig) = self
+            .store()
+            .and_then(|s| s.table(self.id, SimTable::Signals).map_err(sim_err))
+            && let (Some((_, Col::I64(t))), Some((_, Col::Str(a))), Some((_, Col::Str(why)))) =
+                (sig.first(), sig.get(2), sig.get(5))
+        {
+            let n = t.len();
+            for k in n.saturating_sub(5)..n {
+                text.push_str(&format!(
+                    "\n  {} {} ({})",
+                    crate::time::format_time(t[k]),
+                    a[k],
+                    why[k]
+                ));
+            }
+        }
+        let spark = self
+            .store()
+            .ok()
+            .and_then(|st| st.equity(self.id).ok())
+            .map(|(_, e)| sparkline(&e))
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let html = format!(
+            "<div class=\"stratbook-sim\"><b>{}</b>{}<pre>{}</pre></div>",
+            crate::display::html_escape(lines.first().copied().unwrap_or_default()),
+            spark,
+            crate::display::html_escape(&lines[1.min(lines.len())..].join("\n"))
+        );
+        MimeBundle::text(text).with("text/html", html)
+    }
+}
+
+/// A small equity chart (at most 200 points) as inline SVG.
+fn sparkline(e: &[f64]) -> String {
+    let pts: Vec<f64> = if e.len() <= 200 {
+        e.to_vec()
+    } else {
+        (0..200).map(|k| e[k * (e.len() - 1) / 199]).collect()
+    };
+    let (lo, hi) = pts
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    if pts.len() < 2 || hi <= lo {
+        return String::new();
+    }
+    let (w, h) = (240.0, 48.0);
+    let poly: Vec<String> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, y)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * w / (pts.len() - 1) as f64,
+                h - 2.0 - (y - lo) / (hi - lo) * (h - 4.0)
+            )
+        })
+        .collect();
+    format!(
+        "<br><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\"><polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
+        poly.join(" ")
+    )
+}
+
+/// `simulate(source, strategy, opts)`: checks the inputs, registers the simulation and starts
+/// its thread; returns at once.
+fn simulate(
+    nctx: &NativeCallContext,
+    rt: &Runtime,
+    source: &Dynamic,
+    strat: &Dynamic,
+    opts: &Map,
+) -> RhaiResult<SimValue> {
+    let mut bt = opts.clone();
+    let mut sim_opts = Map::new();
+    for k in SIM_KEYS {
+        if let Some(v) = bt.remove(*k) {
+            sim_opts.insert((*k).into(), v);
+        }
+    }
+    let o = run_options(&bt)?;
+    let pace = match sim_opts.get("speed") {
+        None => Pace::Max,
+        Some(v) if v.clone().into_string().is_ok_and(|s| s == "max") => Pace::Max,
+        Some(v) => {
+            let x = v
+                .as_float()
+                .or_else(|_| v.as_int().map(|i| i as f64))
+                .map_err(|_| rt_err("speed must be bars per second (e.g. 1000) or \"max\""))?;
+            if x.is_nan() || x <= 0.0 {
+                return Err(rt_err("speed must be positive bars per second or \"max\""));
+            }
+            Pace::PerSecond(x)
+        }
+    };
+    if source.is_string() {
+        return Err(rt_err(
+            "live simulations (a token id with interval) are not available yet; pass Bars for a replay: simulate(bars, s, #{ speed: \"max\" })",
+        ));
+    }
+    let all = read_bars(source)?;
+    let strats: Vec<StrategyValue> = match read_strategy(strat)? {
+        StratInput::One(s) => vec![*s],
+        StratInput::Factory(f) => all
+            .iter()
+            .map(|b| {
+                // A replay knows its whole input: the signals are computed once on it (the
+                // engine only ever reads a bar after it closed).
+                let v: Dynamic = f.call_within_context(nctx, (b.clone(),))?;
+                let whole = v
+                    .read_lock::<StrategyValue>()
+                    .map(|s| s.clone())
+                    .ok_or_else(|| {
+                        rt_err(format!(
+                            "the function given to simulate must return strategy(..), not {}",
+                            v.type_name()
+                        ))
+                    })?;
+                no_look_ahead(nctx, &f, b, &whole)?;
+                Ok(whole)
+            })
+            .collect::<RhaiResult<_>>()?,
+    };
+    let mut opts_v: Vec<StrategyOptions> = strats.iter().map(|s| s.opts.clone()).collect();
+    let name = sim_opts
+        .get("name")
+        .and_then(|v| v.clone().into_string().ok())
+        .or(o.name.clone())
+        .unwrap_or_else(|| opts_v[0].name.clone());
+    for x in &mut opts_v {
+        x.name = name.clone();
+    }
+    let mut plans = Vec::new();
+    let mut kind = "vectorized";
+    for (k, s) in strats.iter().enumerate() {
+        if let Some(bot) = &s.bot {
+            let mine: Vec<&Bars> = if strats.len() == 1 {
+                all.iter().collect()
+            } else {
+                vec![&all[k]]
+            };
+            for b in mine {
+                plans.push(Plan::Bot(Box::new(bot.logic(b).map_err(sim_err)?)));
+            }
+        } else if let Some(f) = &s.on_bar {
+            kind = "per_bar";
+            plans.push(Plan::Script(f.clone(), s.interpret));
+        } else {
+            if strats.len() == 1 && all.len() > 1 {
+                return Err(rt_err(
+                    "vectorized signals belong to one bars table; for several tokens pass |bars| strategy(#{ entry: ... }) or use on_bar",
+                ));
+            }
+            let b = &all[if strats.len() == 1 { 0 } else { k }];
+            if let Some(sig) = signals_for(s, b, None)? {
+                plans.push(Plan::Signals(sig));
+            }
+        }
+    }
+    let tokens: Vec<String> = all.iter().map(|b| b.id.to_string()).collect();
+    let config = config_json(&o, &opts_v, kind, None);
+    let provenance = all
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {} {} bars {}..{} ({:?})",
+                b.id,
+                b.interval.name(),
+                b.len(),
+                b.time
+                    .first()
+                    .map_or(String::new(), |t| crate::time::format_time(*t)),
+                b.time
+                    .last()
+                    .map_or(String::new(), |t| crate::time::format_time(*t)),
+                b.source
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let db = rt.config.db_path();
+    let mut store = SimStore::open(&db).map_err(sim_err)?;
+    let (id, skip) = match sim_opts.get("resume") {
+        Some(v) => {
+            let id = v
+                .as_int()
+                .map_err(|_| rt_err("resume must be a simulation id"))?;
+            let row = store
+                .get(id)
+                .map_err(sim_err)?
+                .ok_or_else(|| rt_err(format!("no simulation {id} to resume")))?;
+            if row.status == "running" || row.status == "paused" {
+                return Err(rt_err(format!(
+                    "simulation {id} is still {}; stop it first or wait",
+                    row.status
+                )));
+            }
+            store.set_status(id, "running", None).map_err(sim_err)?;
+            (id, row.steps)
+        }
+        None => {
+            let source_desc = if all.len() == 1 {
+                format!("replay of {}", tokens[0])
+            } else {
+                format!("replay of {}", tokens.join(", "))
+            };
+            let id = store
+                .create(&NewSim {
+                    name: &name,
+                    source: &source_desc,
+                    tokens: &tokens,
+                    config: &config,
+                    strategy: &strategy_source(strat),
+                    provenance: &provenance,
+                })
+                .map_err(sim_err)?;
+            (id, 0)
+        }
+    };
+    let live = Arc::new(Running::default());
+    running().lock().map_err(sim_err)?.insert(id, live.clone());
+    let global = nctx.global_runtime_state().clone();
+    let config = rt.config.clone();
+    let cfg = o.cfg.clone();
+    let l = live.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("sim-{id}"))
+        .spawn(move || {
+            let r = run_thread(
+                id, store, all, plans, opts_v, cfg, tokens, pace, skip, config, global, &l,
+            );
+            if let Ok(mut d) = l.done.lock() {
+                *d = Some(r);
+            }
+            l.ended.notify_all();
+        });
+    if let Err(e) = spawned {
+        return Err(rt_err(format!("cannot start the simulation thread: {e}")));
+    }
+    Ok(SimValue {
+        id,
+        db,
+        live: Some(live),
+    })
+}
+
+/// A replay computes `|bars| strategy(..)` once on its whole input. That equals recomputing it on
+/// the growing bars, as a live simulation does, only when no signal depends on a later bar; this
+/// checks it: the signals computed on the bars up to a few cut points must agree with the whole
+/// input's up to each cut, else the replay is refused with the first bar that differs.
+fn no_look_ahead(
+    nctx: &NativeCallContext,
+    f: &FnPtr,
+    b: &Bars,
+    whole: &StrategyValue,
+) -> RhaiResult<()> {
+    let Some(sig) = &whole.signals else {
+        return Ok(());
+    };
+    let n = b.len();
+    if n < 16 {
+        return Ok(());
+    }
+    for cut in [n / 4, n / 2, 3 * n / 4, n - 1] {
+        let v: Dynamic = f.call_within_context(nctx, (b.head(cut),))?;
+        let Some(part) = v
+            .read_lock::<StrategyValue>()
+            .and_then(|p| p.signals.clone())
+        else {
+            continue;
+        };
+        let pairs = [
+            ("entry", &sig.entry, &part.entry),
+            ("exit", &sig.exit, &part.exit),
+            ("short_entry", &sig.short_entry, &part.short_entry),
+            ("short_exit", &sig.short_exit, &part.short_exit),
+        ];
+        for (name, w, p) in pairs {
+            let (Some(w), Some(p)) = (w, p) else { continue };
+            if let Some(i) =
+                (0..cut.min(p.len()).min(w.len())).find(|&i| w.is_true(i) != p.is_true(i))
+            {
+                return Err(rt_err(format!(
+                    "the strategy looks ahead: its {name} signal at bar {i} ({}) is {} on the whole data but {} on the bars up to {}; a signal may use only its own and earlier bars (e.g. shift(1), rolling windows), never a later one or a whole-series statistic",
+                    crate::time::format_time(b.time[i]),
+                    w.is_true(i),
+                    p.is_true(i),
+                    crate::time::format_time(b.time[cut - 1])
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The strategy as the store keeps it: an `on_bar` function's source, else a description.
+fn strategy_source(strat: &Dynamic) -> String {
+    let name = strat
+        .read_lock::<StrategyValue>()
+        .and_then(|s| s.on_bar.as_ref().map(|f| f.fn_name().to_string()))
+        .or_else(|| strat.read_lock::<FnPtr>().map(|f| f.fn_name().to_string()));
+    if let Some(n) = name {
+        return format!("fn {n}");
+    }
+    if let Some(s) = strat.read_lock::<StrategyValue>() {
+        return s.render().plain().unwrap_or_default().to_string();
+    }
+    strat.type_name().to_string()
+}
+
+#[allow(clippy::too_many_arguments)] // the thread's inputs, moved in once
+fn run_thread(
+    id: i64,
+    mut store: SimStore,
+    bars: Vec<Bars>,
+    plans: Vec<Plan>,
+    opts: Vec<StrategyOptions>,
+    cfg: crate::backtest::BacktestConfig,
+    tokens: Vec<String>,
+    pace: Pace,
+    skip: i64,
+    config: Config,
+    global: GlobalRuntimeState,
+    live: &Running,
+) -> Result<(), String> {
+    let engine = plans
+        .iter()
+        .any(|p| matches!(p, Plan::Script(..)))
+        .then(|| super::session::Session::worker_engine(config));
+    let mut sig = Vec::new();
+    let mut bots = Vec::new();
+    let mut scripts = Vec::new();
+    for p in plans {
+        match p {
+            Plan::Signals(s) => sig.push(s),
+            Plan::Bot(b) => bots.push(*b),
+            Plan::Script(f, interpret) => {
+                if let Some(e) = &engine {
+                    scripts.push(ScriptLogic::with_engine(e, &global, f, interpret));
+                }
+            }
+        }
+    }
+    let mut logics: Vec<&mut dyn BarLogic> = Vec::new();
+    for l in &mut sig {
+        logics.push(l);
+    }
+    for l in &mut scripts {
+        logics.push(l);
+    }
+    for l in &mut bots {
+        logics.push(l);
+    }
+    let setup = Setup {
+        id,
+        tokens,
+        opts: &opts,
+        cfg: &cfg,
+        pace,
+        skip,
+    };
+    let refs: Vec<&Bars> = bars.iter().collect();
+    let mut feed = ReplayFeed::new(refs);
+    let ran = crate::sim::run(
+        &mut feed,
+        &mut logics,
+        &setup,
+        &mut store,
+        &live.control,
+        &mut |_| {},
+    );
+    let script_err = scripts
+        .iter_mut()
+        .find_map(|l| l.error.take())
+        .map(|e| e.to_string());
+    match ran {
+        Ok((outcome, result)) => {
+            let stats = crate::store::result_json(&result)["stats"].clone();
+            let _ = store.set_stats(id, &stats);
+            let reason = match &outcome {
+                crate::sim::Outcome::Stopped(why) => Some(why.as_str()),
+                crate::sim::Outcome::Finished => None,
+            };
+            let _ = store.set_status(id, outcome.status(), reason);
+            if let Ok(mut r) = live.result.lock() {
+                *r = Some(Arc::new(result));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let msg = script_err.unwrap_or_else(|| e.to_string());
+            let _ = store.set_status(id, "failed", Some(&msg));
+            Err(msg)
+        }
+    }
+}
+
+fn attach(rt: &Runtime, id: i64) -> RhaiResult<SimValue> {
+    let db = rt.config.db_path();
+    let live = running().lock().map_err(sim_err)?.get(&id).cloned();
+    let v = SimValue { id, db, live };
+    v.row()?;
+    Ok(v)
+}
+
+fn sims_frame(rt: &Runtime) -> RhaiResult<Frame> {
+    let rows = SimStore::open(&rt.config.db_path())
+        .and_then(|s| s.list())
+        .map_err(sim_err)?;
+    Frame::new(vec![
+        (
+            "id".into(),
+            Column::I64(rows.iter().map(|r| r.id).collect()),
+        ),
+        (
+            "name".into(),
+            Column::Str(rows.iter().map(|r| r.name.clone()).collect()),
+        ),
+        (
+            "status".into(),
+            Column::Str(rows.iter().map(|r| r.status.clone()).collect()),
+        ),
+        (
+            "source".into(),
+            Column::Str(rows.iter().map(|r| r.source.clone()).collect()),
+        ),
+        (
+            "bars".into(),
+            Column::I64(rows.iter().map(|r| r.steps).collect()),
+        ),
+        (
+            "equity".into(),
+            Column::F64(rows.iter().map(|r| r.equity.unwrap_or(f64::NAN)).collect()),
+        ),
+        (
+            "created_at".into(),
+            Column::Time(rows.iter().map(|r| r.created_at).collect()),
+        ),
+    ])
+    .map(|f| f.with_title("Simulations (newest first)"))
+    .map_err(sim_err)
+}
+
+/// Blocks until the simulation ends; the cell's interrupt stops the waiting only.
+fn wait(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
+    let Some(l) = &s.live else {
+        // Another process runs it: poll the database.
+        loop {
+            let st = s.row()?.status;
+            if !matches!(st.as_str(), "running" | "paused") {
+                return Ok(());
+            }
+            rt.cancel.check().map_err(sim_err)?;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let mut g = l.done.lock().map_err(sim_err)?;
+    loop {
+        if let Some(r) = &*g {
+            return r
+                .clone()
+                .map_err(|e| rt_err(format!("simulation {} failed: {e}", s.id)));
+        }
+        rt.cancel.check().map_err(sim_err)?;
+        g = l
+            .ended
+            .wait_timeout(g, Duration::from_millis(50))
+            .map_err(sim_err)?
+            .0;
+    }
+}
+
+/// Follows the simulation in the cell: its card, updated in place once a second (the bars are
+/// committed before the card reads them), until it ends or the cell is interrupted; the
+/// interrupt stops the watching, never the simulation.
+fn watch(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
+    let id = rt.emitter.new_display_id("sim");
+    rt.emitter.display(s.render(), Some(id.clone()));
+    let mut shown = String::new();
+    loop {
+        for _ in 0..20 {
+            if rt.cancel.is_cancelled() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let card = s.render();
+        let text = card.plain().unwrap_or_default().to_string();
+        if text != shown {
+            rt.emitter.update(card, &id);
+            shown = text;
+        }
+        if !matches!(s.row()?.status.as_str(), "running" | "paused") {
+            return Ok(());
+        }
+    }
+}
+
+pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
+    api.engine.register_type_with_name::<SimValue>("Sim");
+    let r = rt.clone();
+    api.func(
+        "simulate",
+        &[
+            "source: Bars | map",
+            "strategy: Strategy | fn | string",
+            "opts: map",
+        ],
+        "Sim",
+        move |nctx: NativeCallContext, src: Dynamic, s: Dynamic, o: Map| {
+            simulate(&nctx, &r, &src, &s, &o)
+        },
+    );
+    let r = rt.clone();
+    api.func(
+        "simulate",
+        &["source: Bars | map", "strategy: Strategy | fn | string"],
+        "Sim",
+        move |nctx: NativeCallContext, src: Dynamic, s: Dynamic| {
+            simulate(&nctx, &r, &src, &s, &Map::new())
+        },
+    );
+    let r = rt.clone();
+    api.func("sims", &[], "Frame", move || sims_frame(&r));
+    let r = rt.clone();
+    api.func("sim", &["id: int"], "Sim", move |id: INT| attach(&r, id));
+    api.getter("Sim", "id", "int", |s: &mut SimValue| s.id as INT);
+    api.getter("Sim", "status", "string", |s: &mut SimValue| {
+        s.row()
+            .map(|r| r.status)
+            .unwrap_or_else(|_| "unknown".into())
+    });
+    api.getter("Sim", "stats", "map", |s: &mut SimValue| -> Map {
+        if let Some(r) = s.live.as_ref().and_then(|l| l.result.lock().ok()?.clone()) {
+            return stats_map(&r);
+        }
+        let mut m = Map::new();
+        if let Ok(Some(v)) = s.row().map(|r| r.stats)
+            && let Some(o) = v.as_object()
+        {
+            for (k, v) in o {
+                let d = match v {
+                    serde_json::Value::Number(n) if n.is_i64() => {
+                        Dynamic::from(n.as_i64().unwrap_or(0))
+                    }
+                    serde_json::Value::Number(n) => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
+                    _ => Dynamic::from(f64::NAN),
+                };
+                m.insert(k.as_str().into(), d);
+            }
+        }
+        m
+    });
+    api.method("Sim", "stop", &[], "()", |s: &mut SimValue| {
+        s.request(Request::Stop, "stop", Some("stopped".into()))
+    });
+    api.method(
+        "Sim",
+        "stop",
+        &["opts: map"],
+        "()",
+        |s: &mut SimValue, o: Map| {
+            let close = o.get("close").map_or(Ok(true), |v| v.as_bool());
+            match close {
+                Ok(true) => s.request(Request::Stop, "stop", Some("stopped".into())),
+                Ok(false) => s.request(Request::StopKeep, "stop_keep", None),
+                Err(_) => Err(rt_err("close must be true or false")),
+            }
+        },
+    );
+    api.method("Sim", "pause", &[], "()", |s: &mut SimValue| {
+        s.request(Request::Pause, "pause", None)
+    });
+    api.method("Sim", "resume", &[], "()", |s: &mut SimValue| {
+        if let Some(l) = &s.live
+            && l.control.get() == Request::Pause
+        {
+            l.control.set(Request::Run, None);
+            return Ok(());
+        }
+        let st = s.row()?.status;
+        if st == "paused" {
+            return s.request(Request::Run, "resume", None);
+        }
+        Err(rt_err(format!(
+            "simulation {} is {st}; to continue one that stopped or was interrupted, run simulate(source, strategy, #{{ resume: {} }}) with the same source and strategy",
+            s.id, s.id
+        )))
+    });
+    api.method("Sim", "emergency_stop", &[], "()", |s: &mut SimValue| {
+        s.request(
+            Request::Emergency,
+            "emergency",
+            Some("emergency stop".into()),
+        )
+    });
+    api.method(
+        "Sim",
+        "emergency_stop",
+        &["reason: string"],
+        "()",
+        |s: &mut SimValue, why: &str| {
+            s.request(
+                Request::Emergency,
+                "emergency",
+                Some(format!("emergency stop: {why}")),
+            )
+        },
+    );
+    let r = rt.clone();
+    api.method("Sim", "wait", &[], "Sim", move |s: &mut SimValue| {
+        wait(&r, s).map(|_| s.clone())
+    });
+    let r = rt.clone();
+    api.method("Sim", "watch", &[], "()", move |s: &mut SimValue| {
+        watch(&r, s)
+    });
+    api.method("Sim", "signals", &[], "Frame", |s: &mut SimValue| {
+        s.table(SimTable::Signals, "signals")
+    });
+    api.method("Sim", "trades", &[], "Frame", |s: &mut SimValue| {
+        s.table(SimTable::Trades, "trades")
+    });
+    api.method("Sim", "fills", &[], "Frame", |s: &mut SimValue| {
+        s.table(SimTable::Fills, "fills")
+    });
+    api.method("Sim", "equity", &[], "Frame", |s: &mut SimValue| {
+        let (t, e) = s.store()?.equity(s.id).map_err(sim_err)?;
+        frame(
+            vec![("time".into(), Col::I64(t)), ("equity".into(), Col::F64(e))],
+            &format!("Simulation {}: equity", s.id),
+        )
+    });
+    api.method("Sim", "report", &[], "BacktestResult", |s: &mut SimValue| {
+        s.live
+            .as_ref()
+            .and_then(|l| l.result.lock().ok()?.clone())
+            .map(|r| ResultValue { result: r, id: None })
+            .ok_or_else(|| {
+                rt_err("the report is ready when the simulation has ended in this session (sim.wait() first)")
+            })
+    });
+}
+
+impl SimValue {
+    /// A handle on simulation `id` of the database at `db` (the command line's view).
+    pub fn open(db: PathBuf, id: i64) -> crate::error::Result<SimValue> {
+        let live = running().lock().ok().and_then(|r| r.get(&id).cloned());
+        let v = SimValue { id, db, live };
+        v.row()
+            .map_err(|e| crate::error::DslError::invalid(e.to_string()))?;
+        Ok(v)
+    }
+
+    /// The simulation's row as stored.
+    pub fn info(&self) -> crate::error::Result<SimRow> {
+        self.row()
+            .map_err(|e| crate::error::DslError::invalid(e.to_string()))
+    }
+
+    /// Its committed results as frames: signals, fills, trades, equity.
+    pub fn frames(&self) -> crate::error::Result<Vec<(&'static str, Frame)>> {
+        let go = || -> RhaiResult<Vec<(&'static str, Frame)>> {
+            let (t, e) = self.store()?.equity(self.id).map_err(sim_err)?;
+            Ok(vec![
+                ("signals", self.table(SimTable::Signals, "signals")?),
+                ("fills", self.table(SimTable::Fills, "fills")?),
+                ("trades", self.table(SimTable::Trades, "trades")?),
+                (
+                    "equity",
+                    frame(
+                        vec![("time".into(), Col::I64(t)), ("equity".into(), Col::F64(e))],
+                        "equity",
+                    )?,
+                ),
+            ])
+        };
+        go().map_err(|e| crate::error::DslError::invalid(e.to_string()))
+    }
+}
+
+/// Simulations running in this process.
+pub fn running_ids() -> Vec<i64> {
+    running()
+        .lock()
+        .map(|r| {
+            r.iter()
+                .filter(|(_, l)| l.done.lock().is_ok_and(|d| d.is_none()))
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asks every simulation running in this process to stop (a SIGTERM to `stratbook sim start`).
+pub fn stop_all(reason: &str) {
+    if let Ok(r) = running().lock() {
+        for l in r.values() {
+            l.control.set(Request::Stop, Some(reason.to_string()));
+        }
+    }
+}
+
+/// Blocks until every simulation started in this process has ended.
+pub fn wait_all() {
+    let all: Vec<Arc<Running>> = running()
+        .lock()
+        .map(|r| r.values().cloned().collect())
+        .unwrap_or_default();
+    for l in all {
+        let Ok(mut g) = l.done.lock() else { continue };
+        while g.is_none() {
+            match l.ended.wait_timeout(g, Duration::from_millis(100)) {
+                Ok((next, _)) => g = next,
+                Err(_) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! A replay (`simulate(bars, s, #{ speed: "max" })`) trades by the same rules as `backtest()`:
+//! for each strategy style, the fills, trades and equity the simulation committed to SQLite, and
+//! the result it built, equal the backtest's bit for bit.
+
+use dsl::data::config::Config;
+use dsl::script::Session;
+use dsl::script::backtest_api::ResultValue;
+use dsl::script::sim_api::SimValue;
+use dsl::store::columns::Col;
+use dsl::store::sim::{SimStore, SimTable};
+use std::path::PathBuf;
+
+const SETUP: &str = r#"
+let bars = klines("demo:BTC", "1h", #{ limit: 2000 });
+let eth = klines("demo:ETH", "1h", #{ limit: 1500 });
+let fast = sma(bars.close, 10);
+let slow = sma(bars.close, 30);
+let up = crossover(fast, slow);
+let down = crossover(slow, fast);
+"#;
+
+/// (name, strategy expression, options)
+const CASES: &[(&str, &str, &str)] = &[
+    (
+        "vectorized sma cross",
+        "strategy(#{ entry: up, exit: down })",
+        "#{ fee_pct: 0.1 }",
+    ),
+    (
+        "vectorized factory",
+        "|b| { let f = ema(b.close, 12); let s = ema(b.close, 26); strategy(#{ entry: crossover(f, s), exit: crossover(s, f) }) }",
+        "#{ fee_pct: 0.1, slippage_pct: 0.05 }",
+    ),
+    (
+        "on_bar compiled",
+        "strategy(#{ on_bar: |ctx| { let f = ctx.value(fast); let s = ctx.value(slow); if ctx.position == 0 { if f > s { ctx.buy(); } } else if f < s { ctx.exit(); } } })",
+        "#{ fee_pct: 0.1 }",
+    ),
+    (
+        "on_bar interpreted",
+        "strategy(#{ interpret: true, on_bar: |ctx| { if ctx.close() > ctx.close(1) && ctx.position == 0 { ctx.buy(#{ size_pct: 50 }); } else if ctx.close() < ctx.close(2) && ctx.position > 0 { ctx.exit(); } } })",
+        "#{ fee_pct: 0.2 }",
+    ),
+    (
+        "stop-loss and take-profit",
+        "strategy(#{ entry: up, exit: down, stop_loss_pct: 2, take_profit_pct: 4 })",
+        "#{ fee_pct: 0.1 }",
+    ),
+    (
+        "trailing stop",
+        "strategy(#{ entry: up, trailing_stop_pct: 3 })",
+        "#{ fee_pct: 0.1 }",
+    ),
+    (
+        "limit orders",
+        "strategy(#{ on_bar: |ctx| { if ctx.position == 0 && ctx.bar_index % 20 == 0 { ctx.cancel(); ctx.order(#{ type: \"limit\", side: \"buy\", price: ctx.close() * 0.99, size_pct: 50, take_profit_pct: 3 }); } } })",
+        "#{ fee_pct: 0.1 }",
+    ),
+    (
+        "shorts",
+        "strategy(#{ short_entry: down, short_exit: up })",
+        "#{ fee_pct: 0.1, leverage: 2 }",
+    ),
+    (
+        "long and short with leverage",
+        "strategy(#{ entry: up, exit: down, short_entry: down, short_exit: up, size_pct: 150 })",
+        "#{ fee_pct: 0.05, leverage: 3 }",
+    ),
+    (
+        "risk manager halt",
+        "strategy(#{ entry: up, exit: down, size_pct: 100 })",
+        "#{ fee_pct: 1.0, max_drawdown_pct: 5 }",
+    ),
+    (
+        "AVE bot config",
+        "strategy_from_config(#{ conditions: [#{ type: \"price_drop\", token: \"BTC\", chain: \"bsc\", threshold: 2, timeframe: \"1h\" }], actions: [#{ type: \"buy\", amount_percent: 10, token: \"BTC\" }], risk_management: #{ stop_loss_percent: 3, take_profit_percent: 5 } })",
+        "#{ cash: 1000, fee_pct: 0.3 }",
+    ),
+    (
+        "max position and lot size",
+        "strategy(#{ entry: up, exit: down })",
+        "#{ fee_pct: 0.1, max_position_pct: 40, lot_size: 0.001, fee_fixed: 1 }",
+    ),
+];
+
+fn home(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("stratbook-sim-{tag}-{}", std::process::id()))
+}
+
+/// Runs `backtest` and a max-speed replay of `source` and checks they agree.
+fn check(s: &mut Session, db: &std::path::Path, name: &str, source: &str, strat: &str, opts: &str) {
+    let cell = format!(
+        "let r = backtest({source}, {strat}, {opts} + #{{ save: false }});
+         let sm = simulate({source}, {strat}, {opts} + #{{ speed: \"max\", name: \"{name}\" }});
+         sm.wait();
+         let rep = sm.report();"
+    );
+    s.execute(&cell).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let r = s.variable("r").expect("r");
+    let r = r
+        .read_lock::<ResultValue>()
+        .expect("a BacktestResult")
+        .result
+        .clone();
+    let rep = s.variable("rep").expect("rep");
+    let rep = rep
+        .read_lock::<ResultValue>()
+        .expect("a report")
+        .result
+        .clone();
+    assert!(!r.fills.is_empty(), "{name}: a case that trades");
+    eprintln!(
+        "{name}: {} fills, {} trades, {} steps",
+        r.fills.len(),
+        r.trades.len(),
+        r.equity.len()
+    );
+    assert_eq!(r.fills, rep.fills, "{name}: fills");
+    assert_eq!(r.trades, rep.trades, "{name}: trades");
+    assert_eq!(r.signals, rep.signals, "{name}: signals");
+    assert_eq!(r.equity, rep.equity, "{name}: equity");
+    assert_eq!(
+        format!("{:?}", r.stats),
+        format!("{:?}", rep.stats),
+        "{name}: stats"
+    );
+    // What the simulation committed is the same run.
+    let id = s.variable("sm").expect("sm");
+    let id = id.read_lock::<SimValue>().expect("a Sim").id;
+    let store = SimStore::open(db).expect("store");
+    let row = store.get(id).expect("row").expect("sim row");
+    assert_eq!(row.status, "finished", "{name}");
+    let (t, e) = store.equity(id).expect("equity");
+    assert_eq!(e, r.equity, "{name}: stored equity");
+    assert_eq!(t.len(), r.equity.len(), "{name}: stored times");
+    let fills = store.table(id, SimTable::Fills).expect("fills");
+    let Col::F64(px) = &fills[4].1 else { panic!() };
+    let want: Vec<f64> = r.fills.iter().map(|f| f.price).collect();
+    assert_eq!(px, &want, "{name}: stored fill prices");
+    let trades = store.table(id, SimTable::Trades).expect("trades");
+    let Col::F64(pnl) = &trades[7].1 else {
+        panic!()
+    };
+    let want: Vec<f64> = r.trades.iter().map(|t| t.pnl).collect();
+    assert_eq!(pnl, &want, "{name}: stored trade pnl");
+    let sig = store.table(id, SimTable::Signals).expect("signals");
+    assert_eq!(sig[0].1.len(), r.signals.len(), "{name}: stored signals");
+    let audit = store.audit(id).expect("audit");
+    assert_eq!(audit[0], audit[1], "{name}: one equity point per step");
+    assert_eq!(audit[5], 0, "{name}: no fill past the committed steps");
+    assert_eq!(audit[6], 0, "{name}: every fill has a signal");
+}
+
+#[test]
+fn replays_equal_backtests_for_every_strategy_style() {
+    let h = home("parity");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    s.execute(SETUP).expect("setup");
+    let db = h.join("stratbook.sqlite");
+    let mut n = 0;
+    for (name, strat, opts) in CASES {
+        check(&mut s, &db, name, "bars", strat, opts);
+        n += 1;
+    }
+    // A portfolio: two tokens, shared cash, one on_bar for both.
+    check(
+        &mut s,
+        &db,
+        "portfolio on_bar",
+        "#{ \"demo:BTC\": bars, \"demo:ETH\": eth }",
+        "strategy(#{ on_bar: |ctx| { if ctx.position == 0 && ctx.close() > ctx.close(3) { ctx.buy(#{ size_pct: 30, stop_loss_pct: 2 }); } else if ctx.position > 0 && ctx.close() < ctx.close(5) { ctx.exit(); } } })",
+        "#{ fee_pct: 0.1 }",
+    );
+    assert!(n + 1 >= 13);
+}
+
+#[test]
+fn watch_updates_the_card_in_place_and_an_interrupt_stops_only_the_watching() {
+    use dsl::display::Output;
+    use std::sync::{Arc, Mutex};
+    let h = home("watch");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    let outs: Arc<Mutex<Vec<Output>>> = Arc::default();
+    let o = outs.clone();
+    s.set_sink(move |x| o.lock().unwrap().push(x));
+    s.execute("let bars = klines(\"demo:BTC\", \"1h\", #{ limit: 600 }); let s = std::strategies::sma_cross(bars, 10, 30);")
+        .expect("setup");
+    s.execute("let a = simulate(bars, s, #{ speed: 400 }); a.watch();")
+        .expect("watch");
+    let outs_now = outs.lock().unwrap().clone();
+    let Some(Output::Display {
+        display_id: Some(id),
+        ..
+    }) = outs_now.first()
+    else {
+        panic!("no card displayed: {outs_now:?}")
+    };
+    let updates: Vec<String> = outs_now
+        .iter()
+        .filter_map(|x| match x {
+            Output::UpdateDisplay { display_id, bundle } if display_id == id => {
+                Some(bundle.plain().unwrap_or_default().to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!updates.is_empty(), "the card was never updated");
+    assert!(
+        updates.last().unwrap().contains(": finished |"),
+        "{updates:?}"
+    );
+    // An interrupt during watch ends the cell; the simulation keeps running.
+    let cancel = s.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        cancel.cancel();
+    });
+    let _ = s.execute("let b = simulate(bars, s, #{ speed: 100 }); b.watch();");
+    t.join().unwrap();
+    let st = s.execute("b.status").expect("status").value.expect("value");
+    assert_eq!(st.plain(), Some("\"running\""));
+    s.execute("b.stop(); b.wait();").expect("stop");
+    let st = s.execute("b.status").expect("status").value.expect("value");
+    assert_eq!(st.plain(), Some("\"stopped\""));
+}
+
+#[test]
+fn a_replay_refuses_a_strategy_that_looks_ahead() {
+    let mut s = Session::new(Config::for_home(home("lookahead")));
+    s.execute("let bars = klines(\"demo:BTC\", \"1h\", #{ limit: 800 });")
+        .expect("setup");
+    let e = s
+        .execute("simulate(bars, |b| strategy(#{ entry: b.close > b.close.mean(), exit: b.close < b.close.mean() }))")
+        .expect_err("a whole-series mean looks ahead");
+    assert!(e.to_string().contains("looks ahead"), "{e}");
+    // The same rule on a rolling window is fine.
+    s.execute("simulate(bars, |b| strategy(#{ entry: b.close > sma(b.close, 20), exit: b.close < sma(b.close, 20) })).wait()")
+        .expect("a rolling window does not look ahead");
+}
