@@ -28,6 +28,14 @@ def run(cmd, **kw):
     return res
 
 
+def fresh_home(tmp_path, name):
+    """An environment with its own STRATBOOK_HOME, so ids the store hands out (runs, simulations)
+    start afresh for each execution and the two executions compare equal."""
+    env = dict(os.environ)
+    env["STRATBOOK_HOME"] = str(tmp_path / name)
+    return env
+
+
 def load_valid(path):
     nb = nbformat.read(str(path), as_version=4)
     nbformat.validate(nb)
@@ -71,14 +79,17 @@ def comparable(nb):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_nbconvert_execute_and_stratbook_run_agree(path, tmp_path, stratbook):
     out = tmp_path / "nbconvert.ipynb"
-    res = run([tool("jupyter"), "nbconvert", "--to", "notebook", "--execute", "--output", out, path])
+    res = run(
+        [tool("jupyter"), "nbconvert", "--to", "notebook", "--execute", "--output", out, path],
+        env=fresh_home(tmp_path, "home-nbconvert"),
+    )
     assert res.returncode == 0, res.stderr
     via_kernel = load_valid(out)
     assert_executed_without_unexpected_errors(via_kernel)
     assert via_kernel.metadata.language_info.name == "rhai"
 
     ran = tmp_path / "run.ipynb"
-    res = run([stratbook, "run", path, "-o", ran])
+    res = run([stratbook, "run", path, "-o", ran], env=fresh_home(tmp_path, "home-run"))
     assert res.returncode == 0, res.stderr
     headless = load_valid(ran)
     assert_executed_without_unexpected_errors(headless)
