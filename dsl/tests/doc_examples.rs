@@ -1,6 +1,6 @@
-//! Every ```rhai example in the built-in docs (`dsl/docs/*.md`) runs (after a small prelude that
-//! defines the names examples lean on: `bars`, `close`, `fast`, `slow`, `result`, `r`, `s`,
-//! `ranked`). `help()` examples are product: an LLM copies them.
+//! Every ```rhai example in the built-in docs (`dsl/docs/*.md`) runs as pasted into a fresh
+//! session: no prelude, so an example defines every name it uses (`let bars = klines(...)`).
+//! `help()` examples are product: an LLM copies them.
 //!
 //! The session is offline with no key, so examples that need AVE (real token ids, search, chains)
 //! must fail with the documented offline error and nothing else; files the examples read are
@@ -10,20 +10,6 @@ use dsl::data::config::Config;
 use dsl::script::Session;
 use dsl::script::doc_source;
 
-const PRELUDE: &str = r#"
-let bars = klines("demo:BTC", "1h");
-let close = bars.close;
-let open = bars.open;
-let high = bars.high;
-let low = bars.low;
-let volume = bars.volume;
-let fast = sma(close, 10);
-let slow = sma(close, 30);
-let result = backtest(bars, std::strategies::sma_cross(bars, 10, 30), #{ save: false });
-let r = result;
-let s = std::strategies::sma_cross(bars, 10, 30);
-let ranked = optimize(bars, |p| std::strategies::sma_cross(bars, p.fast, p.slow), #{ fast: [5, 10], slow: [30, 50] });
-"#;
 
 fn examples(doc: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -83,7 +69,6 @@ fn every_documented_example_runs() {
                 ex = ex.replace(from, &file(to));
             }
             let mut s = Session::new(Config::for_home(home.path()));
-            s.execute(PRELUDE).expect("prelude");
             ran += 1;
             match s.execute(&ex) {
                 Ok(_) => {}
