@@ -10,7 +10,6 @@ use dsl::data::config::Config;
 use dsl::script::Session;
 use dsl::script::doc_source;
 
-
 fn examples(doc: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur: Option<String> = None;
@@ -37,7 +36,7 @@ fn every_documented_example_runs() {
     let mut offline = 0;
     // Each page's intro and sections, as written (a section shared by several names runs once).
     let mut docs: Vec<(String, String)> = Vec::new();
-    for page in doc_source::pages() {
+    for page in doc_source::pages().iter().chain([doc_source::recipes()]) {
         docs.push((page.file.clone(), page.intro.clone()));
         for sec in &page.sections {
             let at = format!("{}:{} ({})", page.file, sec.line, sec.keys.join(", "));

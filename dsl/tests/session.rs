@@ -302,3 +302,28 @@ fn from_and_to_cut_vectorized_signals_with_the_bars() {
         .to_string();
     assert!(e.contains("entry has 10 values"), "{e}");
 }
+
+#[test]
+fn a_cell_function_doc_comment_of_several_lines_shows_without_markers() {
+    let (mut s, _) = session();
+    s.execute("/// Doubles a number.\n/// Works on floats too.\nfn double(a) { a * 2 }")
+        .unwrap();
+    let (_, _, doc) = s
+        .script_functions()
+        .into_iter()
+        .find(|(n, _, _)| n == "double")
+        .unwrap();
+    assert_eq!(doc, "Doubles a number.\nWorks on floats too.");
+    let d = s.describe("double").unwrap();
+    assert!(!d.contains("///"), "{d}");
+}
+
+#[test]
+fn times_format_as_utc_text() {
+    let (mut s, _) = session();
+    assert_eq!(
+        plain(&mut s, "format_time(1622505600)"),
+        "\"2021-06-01 00:00\""
+    );
+    assert_eq!(plain(&mut s, "format_date(1622505600.0)"), "\"2021-06-01\"");
+}

@@ -45,6 +45,14 @@ enum Command {
     /// A notebook is written in place unless -o is given (-o - writes to stdout). Progress goes
     /// to stderr. Exits 1 naming the failing cell (or the script's line) unless --allow-errors.
     Run(RunArgs),
+    /// Print the whole DSL reference (every built-in, the standard library, the recipes): the
+    /// text `help()` shows, in one document for people and models. The repo's llms.txt is
+    /// `stratbook docs > llms.txt`.
+    Docs {
+        /// `markdown` (the default) or `json`.
+        #[arg(long, value_name = "FORMAT", default_value = "markdown")]
+        format: DocsFormat,
+    },
     /// Run the quickstart notebook on the embedded demo feed (no API key, no network), print its
     /// results as text and save the executed notebook, charts included.
     Demo {
@@ -57,6 +65,12 @@ enum Command {
         )]
         output: PathBuf,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum DocsFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +140,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kernel { connection_file } => server::run_kernel(&connection_file)?,
         Command::Run(args) => return run_notebook(args),
         Command::Demo { output } => return demo(&output),
+        Command::Docs { format } => {
+            let session = dsl::script::Session::new(dsl::data::config::Config::from_env());
+            let docs = session.docs();
+            match format {
+                DocsFormat::Markdown => {
+                    println!("{}", dsl::script::reference::markdown(docs, false))
+                }
+                DocsFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&dsl::script::reference::json(docs))?
+                ),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

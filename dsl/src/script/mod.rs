@@ -16,6 +16,7 @@ pub mod help;
 pub mod horizon;
 pub mod indicators_api;
 pub mod plot_api;
+pub mod reference;
 pub mod render;
 pub mod runtime;
 pub mod series_api;

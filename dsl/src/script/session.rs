@@ -242,10 +242,23 @@ impl Session {
         self.lib
             .iter_functions()
             .map(|f| {
+                // Rhai merges consecutive `///` lines into one comment: strip the marker of
+                // every line, not only the first.
                 let doc = f
                     .comments
                     .iter()
-                    .map(|c| c.trim_start_matches('/').trim())
+                    .flat_map(|c| c.lines())
+                    .map(|l| {
+                        let l = l.trim();
+                        l.strip_prefix("///")
+                            .or_else(|| l.strip_prefix("//!"))
+                            .or_else(|| l.strip_prefix("/**"))
+                            .unwrap_or(l)
+                            .trim_end_matches("*/")
+                            .trim_start_matches('*')
+                            .trim()
+                    })
+                    .filter(|l| !l.is_empty())
                     .collect::<Vec<_>>()
                     .join("\n");
                 (
