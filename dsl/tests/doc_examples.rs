@@ -70,6 +70,16 @@ fn every_documented_example_runs() {
             let mut s = Session::new(Config::for_home(home.path()));
             ran += 1;
             match s.execute(&ex) {
+                // A recipe's strategy `s` must also pass the strategy checks (a recipe that
+                // never trades still "runs").
+                Ok(_) if name.starts_with("recipes.md") && s.variable("s").is_some() => {
+                    let w = s
+                        .execute("lint(s)")
+                        .map(|r| r.value.and_then(|v| v.plain().map(str::to_string)));
+                    if !matches!(&w, Ok(Some(t)) if t == "[]") {
+                        failures.push(format!("{name}: lint(s) warns: {w:?}\n"));
+                    }
+                }
                 Ok(_) => {}
                 Err(e) if e.evalue.contains("offline (STRATBOOK_OFFLINE=1)") => offline += 1,
                 Err(e) => failures.push(format!("{name}:\n{ex}{}\n", e.traceback.join("\n"))),

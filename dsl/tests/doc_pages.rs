@@ -212,6 +212,6 @@ fn the_reference_holds_every_built_in_the_standard_library_and_the_recipes() {
 fn help_names_the_recipes_and_shows_one() {
     let (s, _d) = session();
     assert!(help::overview(s.docs()).contains("percent_drop"));
-    assert!(help::topic(s.docs(), "percent_drop").contains("pct_change(4)"));
+    assert!(help::topic(s.docs(), "percent_drop").contains("roc(bars.close, 4)"));
     assert!(help::topic(s.docs(), "recipes").contains("## sweep"));
 }

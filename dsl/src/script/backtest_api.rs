@@ -3,6 +3,7 @@
 //! (`crate::backtest`, `crate::strategy`) knows nothing of Rhai.
 
 mod ctx;
+pub mod lint;
 mod on_bar_compiler;
 mod optimize;
 mod options;
@@ -23,7 +24,7 @@ use crate::store::{self, Store};
 use crate::strategy::{BarLogic, Signals, StrategyOptions};
 use ctx::ScriptLogic;
 use options::{RunOptions, run_options, strategy_from};
-use rhai::{Dynamic, FnPtr, INT, Map, NativeCallContext};
+use rhai::{Array, Dynamic, FnPtr, INT, Map, NativeCallContext};
 use std::sync::Arc;
 
 impl Render for StrategyValue {
@@ -236,6 +237,19 @@ fn run_backtest(
             })
             .collect::<RhaiResult<_>>()?,
     };
+    // Warnings that make the result wrong (not merely thin), once per strategy kind.
+    let mut warned: Vec<&str> = Vec::new();
+    let lookahead = rt.lookahead.load(std::sync::atomic::Ordering::Relaxed);
+    for s in &strats {
+        for w in lint::lint(s, o.cfg.leverage, lookahead) {
+            if matches!(w.code, "no_exit" | "lookahead" | "oversized") && !warned.contains(&w.code)
+            {
+                warned.push(w.code);
+                rt.emitter
+                    .stderr(format!("warning ({}): {}\n", w.code, w.message));
+            }
+        }
+    }
     let refs: Vec<&Bars> = all.iter().collect();
     let mut opts_v: Vec<StrategyOptions> = strats.iter().map(|s| s.opts.clone()).collect();
     if let Some(n) = &o.name {
@@ -388,6 +402,20 @@ fn backtests_frame(rt: &Runtime, limit: usize) -> RhaiResult<Frame> {
     .rhai()
 }
 
+fn lint_array(s: &StrategyValue, opts: &Map, rt: &Runtime) -> RhaiResult<Array> {
+    let leverage = run_options(opts)?.cfg.leverage;
+    let lookahead = rt.lookahead.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(lint::lint(s, leverage, lookahead)
+        .into_iter()
+        .map(|w| {
+            let mut m = Map::new();
+            m.insert("code".into(), w.code.into());
+            m.insert("message".into(), w.message.into());
+            Dynamic::from_map(m)
+        })
+        .collect())
+}
+
 pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     api.engine
         .register_type_with_name::<StrategyValue>("Strategy");
@@ -396,6 +424,20 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     });
     ctx::register(api);
     result::register(api);
+    let r = rt.clone();
+    api.func(
+        "lint",
+        &["strategy: Strategy"],
+        "array",
+        move |s: StrategyValue| lint_array(&s, &Map::new(), &r),
+    );
+    let r = rt.clone();
+    api.func(
+        "lint",
+        &["strategy: Strategy", "backtest_opts: map"],
+        "array",
+        move |s: StrategyValue, o: Map| lint_array(&s, &o, &r),
+    );
     let r = rt.clone();
     api.func(
         "backtest",

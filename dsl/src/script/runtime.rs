@@ -5,12 +5,16 @@ use crate::cancel::Cancel;
 use crate::data::config::Config;
 use crate::display::Emitter;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Shared by every built-in of one session.
 pub struct Runtime {
     pub cancel: Cancel,
     pub emitter: Emitter,
     pub config: Config,
+    /// Set once a cell of this session has called `shift(n)` with n < 0 (a series that reads
+    /// later bars): `lint` and backtests warn about look-ahead from then on.
+    pub lookahead: AtomicBool,
 }
 
 impl Runtime {
@@ -19,6 +23,7 @@ impl Runtime {
             cancel: Cancel::new(),
             emitter: Emitter::default(),
             config,
+            lookahead: AtomicBool::new(false),
         })
     }
 }
