@@ -327,3 +327,38 @@ fn times_format_as_utc_text() {
     );
     assert_eq!(plain(&mut s, "format_date(1622505600.0)"), "\"2021-06-01\"");
 }
+
+#[test]
+fn rhai_functions_and_keywords_complete_and_a_variable_gets_its_type_s_methods() {
+    let (mut s, _) = session();
+    for (prefix, want) in [
+        ("prin", "print"),
+        ("type_o", "type_of"),
+        ("parse_i", "parse_int"),
+        ("whi", "while"),
+    ] {
+        let c = s.complete(prefix, prefix.len());
+        assert!(
+            c.matches.iter().any(|m| m == want),
+            "{prefix}: {:?}",
+            c.matches
+        );
+    }
+    s.execute("let xs = [1, 2, 3]; let name = \"pepe\"; let v = series([1, 2]);")
+        .unwrap();
+    let c = s.complete("xs.pu", 5);
+    assert!(c.matches.contains(&"push".to_string()), "{:?}", c.matches);
+    let c = s.complete("name.to_u", 9);
+    assert_eq!(c.matches, vec!["to_upper".to_string()]);
+    // A Series variable gets Series methods only, not array or string ones.
+    let c = s.complete("v.", 2);
+    assert!(c.matches.contains(&"shift".to_string()), "{:?}", c.matches);
+    assert!(
+        !c.matches
+            .iter()
+            .any(|m| m == "push" || m == "to_upper" || m == "trades")
+    );
+    // Shift-Tab on a variable: its type and value.
+    let t = s.inspect("xs", 1).unwrap();
+    assert!(t.starts_with("xs: array") && t.contains('3'), "{t}");
+}
