@@ -11,8 +11,8 @@ use crate::cancel::Cancel;
 use crate::data::client::block_on;
 use crate::error::{DslError, Result};
 use serde_json::{Value, json};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Who speaks a message.
@@ -152,6 +152,22 @@ impl Client {
             sent: AtomicU64::new(0),
             cfg,
         })
+    }
+
+    /// The process's client for `cfg`: one per distinct config, so every caller with the same
+    /// settings (every backtest of a session, `%ai`) shares one rate limit.
+    pub fn shared(cfg: &LlmConfig) -> Result<Arc<Client>> {
+        static CLIENTS: OnceLock<Mutex<Vec<Arc<Client>>>> = OnceLock::new();
+        let mut all = CLIENTS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = all.iter().find(|c| c.cfg == *cfg) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(Client::new(cfg.clone())?);
+        all.push(c.clone());
+        Ok(c)
     }
 
     pub fn config(&self) -> &LlmConfig {

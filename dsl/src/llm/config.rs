@@ -14,7 +14,7 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Client settings. Defaults suit the real API; [`LlmConfig::for_mock`] shrinks the waits so fault
 /// paths in tests run in milliseconds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LlmConfig {
     pub api_key: Option<ApiKey>,
     /// Without a trailing slash; the client posts to `{base}/v1/messages`.

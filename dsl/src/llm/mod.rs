@@ -17,6 +17,13 @@
 
 pub mod client;
 pub mod config;
+pub mod decision;
+pub mod prompt;
+pub mod record;
+pub mod risk;
 
 pub use client::{Client, Message, Request, Response, Role};
 pub use config::{DEFAULT_LLM_BASE, DEFAULT_LLM_MODEL, LlmConfig, estimate_cost_usd};
+pub use decision::{Action, Decision, parse_decision};
+pub use record::{AnswerSource, DecisionRecord};
+pub use risk::{RiskLimits, RiskState};

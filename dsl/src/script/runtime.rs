@@ -11,6 +11,9 @@ pub struct Runtime {
     pub cancel: Cancel,
     pub emitter: Emitter,
     pub config: Config,
+    /// LLM settings when set by the host (tests, embedders); else read from the environment
+    /// when a model is first needed.
+    pub llm: std::sync::RwLock<Option<crate::llm::LlmConfig>>,
 }
 
 impl Runtime {
@@ -19,6 +22,16 @@ impl Runtime {
             cancel: Cancel::new(),
             emitter: Emitter::default(),
             config,
+            llm: std::sync::RwLock::new(None),
         })
+    }
+
+    /// The LLM settings: the host's if it set them, else the environment's.
+    pub fn llm_config(&self) -> crate::llm::LlmConfig {
+        self.llm
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(crate::llm::LlmConfig::from_env)
     }
 }
