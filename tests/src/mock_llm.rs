@@ -389,3 +389,34 @@ fn answer(reply: Reply, req: &Value) -> Response {
             .into_response(),
     }
 }
+
+/// A scripted trading agent for `llm_decide` prompts (the `mock-llm --agent rsi` responder, and
+/// the source of the gallery's cached answers): reads the last `rsi14` value and the position
+/// from the prompt; flat and RSI below 40 → buy 50 % with a 4 % stop and an 8 % target; long and
+/// RSI above 60 → close; otherwise hold. Not a model: a rule that answers in the model's format.
+pub fn rsi_agent(req: &Value) -> Reply {
+    let p = req["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("");
+    let rsi = p
+        .lines()
+        .find_map(|l| l.strip_prefix("rsi14: "))
+        .and_then(|vals| vals.rsplit(", ").next())
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    let flat = p.contains("position: flat");
+    let (action, conf, why) = match rsi {
+        Some(r) if flat && r < 40.0 => (
+            "buy",
+            0.7,
+            format!("RSI {r:.1} is low while flat: buy the dip"),
+        ),
+        Some(r) if !flat && r > 60.0 => ("close", 0.65, format!("RSI {r:.1} is high: take profit")),
+        Some(r) => ("hold", 0.5, format!("RSI {r:.1}: no edge")),
+        None => ("hold", 0.0, "no rsi14 in the prompt".to_string()),
+    };
+    Reply::text(format!(
+        "```json\n{{\"action\": \"{action}\", \"size_pct\": 50, \"leverage\": 1, \"stop_loss_pct\": 4, \"take_profit_pct\": 8, \"confidence\": {conf}, \"reasoning\": \"{why}\"}}\n```"
+    ))
+}

@@ -238,4 +238,89 @@ mod tests {
         assert!(p.contains("## Instructions\nBuy dips."), "{p}");
         assert!(!p.contains("ramp: 26, 27, 28, 29, 30, 31"));
     }
+
+    /// The prompt of bar `i` built from the whole table equals the one built from the table cut
+    /// after bar `i` (resampled, aligned and with its indicator computed on the cut): nothing of a
+    /// later bar can be in it. A seeded random search over bar counts, intervals, higher
+    /// timeframes, decision bars, lookbacks and accounts (a hand-rolled generator rather than
+    /// `proptest`, which is no dependency of this crate: 300 cases, reproducible by seed).
+    #[test]
+    fn a_prompt_never_holds_data_from_a_later_bar() {
+        use crate::data::resample::{align_index, is_coarser_multiple};
+        use crate::testing::XorShift;
+        let mut rng = XorShift::new(0x5eed_1234);
+        let mut pick = |n: usize| ((rng.noise() + 0.5) * n as f64) as usize % n.max(1);
+        let bases = [Interval::M1, Interval::M5, Interval::M15, Interval::H1];
+        // A causal indicator: the running mean of closes.
+        let running_mean = |b: &Bars| {
+            let mut acc = 0.0;
+            b.close
+                .values()
+                .iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    acc += c;
+                    acc / (k + 1) as f64
+                })
+                .collect::<Vec<f64>>()
+        };
+        for case in 0..300u64 {
+            let base = bases[pick(bases.len())];
+            let n = 20 + pick(400);
+            let full = crate::testing::random_walk_bars("T", base, n, case + 1);
+            let coarser: Vec<Interval> = crate::interval::ALL
+                .iter()
+                .copied()
+                .filter(|&iv| {
+                    iv != base
+                        && is_coarser_multiple(base, iv)
+                        && iv.seconds() <= base.seconds() * 64
+                })
+                .collect();
+            let tfs: Vec<Interval> = (0..pick(3))
+                .filter_map(|_| coarser.get(pick(coarser.len())).copied())
+                .collect();
+            let i = pick(n);
+            let lookback = 1 + pick(30);
+            let account = Account {
+                cash: 1000.0 + pick(9000) as f64,
+                equity: 10_000.0,
+                position: pick(3) as f64 - 1.0,
+                avg_price: 100.0,
+            };
+            let build = |b: &Bars| {
+                let ind = running_mean(b);
+                let hs: Vec<(Bars, Vec<Option<usize>>)> = tfs
+                    .iter()
+                    .map(|&iv| {
+                        let h = b.resample(iv).unwrap();
+                        let idx = align_index(&h, b).unwrap();
+                        (h, idx)
+                    })
+                    .collect();
+                let higher: Vec<Higher> = hs
+                    .iter()
+                    .map(|(h, idx)| Higher {
+                        bars: h,
+                        last_closed: idx[i],
+                    })
+                    .collect();
+                user_prompt(&PromptInput {
+                    bars: b,
+                    i,
+                    lookback,
+                    indicators: &[("mean".into(), &ind)],
+                    higher: &higher,
+                    account,
+                    instructions: "x",
+                })
+            };
+            let cut = full.slice(0, i + 1);
+            assert_eq!(
+                build(&full),
+                build(&cut),
+                "case {case}: {n} {base} bars, bar {i}, timeframes {tfs:?}, lookback {lookback}"
+            );
+        }
+    }
 }

@@ -99,6 +99,32 @@ impl LlmStore {
         .map_err(db_err)
     }
 
+    /// Every cached answer of `model`, keyed by [`prompt_key`] (one query: a run then looks its
+    /// answers up in memory instead of comparing kilobyte-long keys in the index per decision).
+    pub fn all_for(&self, model: &str) -> Result<HashMap<(u64, u64), CachedAnswer>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT system, prompt, response, input_tokens, output_tokens, latency_ms FROM llm_cache WHERE model = ?1")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(params![model], |r| {
+                let system: String = r.get(0)?;
+                let prompt: String = r.get(1)?;
+                Ok((
+                    prompt_key(&system, &prompt),
+                    CachedAnswer {
+                        text: r.get(2)?,
+                        input_tokens: r.get::<_, i64>(3)? as u64,
+                        output_tokens: r.get::<_, i64>(4)? as u64,
+                        latency_ms: r.get(5)?,
+                    },
+                ))
+            })
+            .map_err(db_err)?;
+        rows.collect::<rusqlite::Result<HashMap<_, _>>>()
+            .map_err(db_err)
+    }
+
     pub fn put(&mut self, model: &str, system: &str, prompt: &str, a: &CachedAnswer) -> Result<()> {
         let tx = crate::sqlite::write_tx(&mut self.conn).map_err(db_err)?;
         tx.execute(
@@ -190,12 +216,23 @@ impl LlmStore {
     }
 }
 
+/// A 128-bit key of (system prompt, prompt) for in-memory lookups: two independently seeded
+/// SipHash digests, so a collision between two different prompts is out of reach in practice.
+pub fn prompt_key(system: &str, prompt: &str) -> (u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    (system, prompt).hash(&mut a);
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    (0x9e37_79b9_7f4a_7c15u64, prompt, system).hash(&mut b);
+    (a.finish(), b.finish())
+}
+
 /// Answers as a JSON-lines file (one `{"model", "system", "prompt", "response", "input_tokens",
 /// "output_tokens"}` per line), read whole when opened and appended to as answers arrive. A
 /// notebook commits it so every reader replays the same decisions offline.
 pub struct CacheFile {
     path: PathBuf,
-    map: HashMap<(String, String, String), CachedAnswer>,
+    map: HashMap<(String, (u64, u64)), CachedAnswer>,
 }
 
 impl CacheFile {
@@ -217,7 +254,7 @@ impl CacheFile {
                     })?;
                     let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
                     map.insert(
-                        (s("model"), s("system"), s("prompt")),
+                        (s("model"), prompt_key(&s("system"), &s("prompt"))),
                         CachedAnswer {
                             text: s("response"),
                             input_tokens: v["input_tokens"].as_u64().unwrap_or(0),
@@ -250,9 +287,8 @@ impl CacheFile {
     }
 
     pub fn get(&self, model: &str, system: &str, prompt: &str) -> Option<&CachedAnswer> {
-        // The tuple key needs owned strings; a miss costs three small allocations, a hit the same.
         self.map
-            .get(&(model.to_string(), system.to_string(), prompt.to_string()))
+            .get(&(model.to_string(), prompt_key(system, prompt)))
     }
 
     /// Adds an answer and appends it to the file.
@@ -274,10 +310,8 @@ impl CacheFile {
                 ))
             })?;
         let _ = f.flush();
-        self.map.insert(
-            (model.to_string(), system.to_string(), prompt.to_string()),
-            a.clone(),
-        );
+        self.map
+            .insert((model.to_string(), prompt_key(system, prompt)), a.clone());
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ use crate::llm::{
 use crate::script::api::{RhaiResult, check_keys, opt_f64, opt_i64, opt_str, rt_err};
 use crate::script::runtime::Runtime;
 use crate::series::Series;
-use crate::store::llm::{CacheFile, CachedAnswer, LlmStore};
+use crate::store::llm::{CacheFile, CachedAnswer, LlmStore, prompt_key};
 use crate::time::format_time;
 use rhai::{Array, Dynamic, FLOAT, Map};
 use std::collections::HashMap;
@@ -112,6 +112,8 @@ struct Inner {
     store: Option<LlmStore>,
     file: Option<CacheFile>,
     client: Option<Arc<Client>>,
+    /// The store's answers per model, loaded on the model's first decision of the run.
+    memo: HashMap<String, HashMap<(u64, u64), CachedAnswer>>,
 }
 
 /// The agent of one run (shared by every `ctx` of the run).
@@ -308,6 +310,7 @@ impl AgentRun {
                 store: None,
                 file: None,
                 client: None,
+                memo: HashMap::new(),
             }),
             run_key: format!(
                 "run-{now}-{}-{}",
@@ -447,9 +450,18 @@ impl AgentRun {
                 if inner.store.is_none() {
                     inner.store = Some(LlmStore::open(&self.db_path).map_err(to_rt)?);
                 }
-                if let Some(s) = &inner.store {
-                    cached = s.cached(&model, &system, &user).map_err(to_rt)?;
+                if !inner.memo.contains_key(&model) {
+                    let all = match &inner.store {
+                        Some(s) => s.all_for(&model).map_err(to_rt)?,
+                        None => HashMap::new(),
+                    };
+                    inner.memo.insert(model.clone(), all);
                 }
+                cached = inner
+                    .memo
+                    .get(&model)
+                    .and_then(|m| m.get(&prompt_key(&system, &user)))
+                    .cloned();
             }
         }
         let (text, source, error, tokens_in, tokens_out, latency_ms) = match cached {
@@ -516,6 +528,9 @@ impl AgentRun {
                             output_tokens: r.output_tokens,
                             latency_ms: r.latency.as_secs_f64() * 1e3,
                         };
+                        if let Some(m) = inner.memo.get_mut(&model) {
+                            m.insert(prompt_key(&system, &user), a.clone());
+                        }
                         if let Some(s) = inner.store.as_mut() {
                             s.put(&model, &system, &user, &a).map_err(to_rt)?;
                         } else {
