@@ -237,9 +237,22 @@ fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         });
     }
+    // Cells run in the notebook's folder, as under Jupyter, nbconvert and papermill, so a
+    // notebook's relative paths (data files, an LLM answer cache) mean the same everywhere.
+    let input = std::path::absolute(&args.notebook).unwrap_or_else(|_| args.notebook.clone());
+    let output = args.output.map(|o| {
+        if o.as_os_str() == "-" {
+            o
+        } else {
+            std::path::absolute(&o).unwrap_or(o)
+        }
+    });
+    if let Some(dir) = input.parent() {
+        let _ = std::env::set_current_dir(dir);
+    }
     let opts = run::RunOptions {
-        input: args.notebook.clone(),
-        output: args.output,
+        input,
+        output,
         params,
         allow_errors: args.allow_errors,
         timeout,

@@ -2,6 +2,7 @@
 //! `backtests()`, the per-bar `ctx` and the `BacktestResult` accessors. The engine itself
 //! (`crate::backtest`, `crate::strategy`) knows nothing of Rhai.
 
+mod agent;
 mod ctx;
 pub mod lint;
 mod on_bar_compiler;
@@ -9,6 +10,7 @@ mod optimize;
 mod options;
 mod result;
 
+pub use agent::{decision_stats, decisions_frame};
 pub use ctx::BarCtx;
 pub use options::StrategyValue;
 pub use result::ResultValue;
@@ -218,6 +220,7 @@ fn run_backtest(
     opts: &Map,
 ) -> RhaiResult<ResultValue> {
     let o = run_options(opts)?;
+    let agent_opts = agent::AgentOptions::from_map(opts)?;
     let full = read_bars(bars)?;
     let all = slice_time(&full, o.from, o.to);
     let strats: Vec<StrategyValue> = match read_strategy(strat)? {
@@ -294,6 +297,13 @@ fn run_backtest(
     } else {
         "per_bar"
     };
+    // The LLM agent of this run, reachable from every ctx (`llm_decide`); idle unless called.
+    let agent = (!script_logics.is_empty()).then(|| Arc::new(agent::AgentRun::new(rt, agent_opts)));
+    if let Some(a) = &agent {
+        for l in &script_logics {
+            l.ctx.0.lock().unwrap_or_else(|e| e.into_inner()).agent = Some(a.clone());
+        }
+    }
     if !sig_logics.is_empty() && !script_logics.is_empty() {
         return Err(rt_err(
             "mixing on_bar and signal strategies across tokens is not supported; use one style",
@@ -312,7 +322,15 @@ fn run_backtest(
         }
         backtest::run(&refs, &mut logics, &opts_v, &o.cfg, Some(&rt.cancel))
     };
+    let records = agent.as_ref().map(|a| a.take_records()).unwrap_or_default();
+    for l in &script_logics {
+        l.ctx.0.lock().unwrap_or_else(|e| e.into_inner()).agent = None;
+    }
     if let Some(e) = script_logics.iter_mut().find_map(|l| l.error.take()) {
+        // Calls already paid for are logged even when the run fails.
+        if let Some(a) = &agent {
+            let _ = a.log(&records, None);
+        }
         return Err(e);
     }
     let result = result.rhai()?;
@@ -332,9 +350,14 @@ fn run_backtest(
     } else {
         None
     };
+    if let Some(Err(e)) = agent.as_ref().map(|a| a.log(&records, id)) {
+        rt.emitter
+            .stderr(format!("warning: the LLM decisions were not logged: {e}\n"));
+    }
     Ok(ResultValue {
         result: Arc::new(result),
         id,
+        decisions: (!records.is_empty()).then(|| Arc::new(records)),
     })
 }
 
@@ -424,6 +447,7 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     });
     ctx::register(api);
     result::register(api);
+    agent::register(api, rt);
     let r = rt.clone();
     api.func(
         "lint",

@@ -36,6 +36,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("patterns.md", include_str!("../../docs/patterns.md")),
     ("strategy.md", include_str!("../../docs/strategy.md")),
     ("backtest.md", include_str!("../../docs/backtest.md")),
+    ("agent.md", include_str!("../../docs/agent.md")),
     ("frame.md", include_str!("../../docs/frame.md")),
     ("display.md", include_str!("../../docs/display.md")),
     ("plots.md", include_str!("../../docs/plots.md")),

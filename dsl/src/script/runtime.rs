@@ -15,6 +15,9 @@ pub struct Runtime {
     /// Set once a cell of this session has called `shift(n)` with n < 0 (a series that reads
     /// later bars): `lint` and backtests warn about look-ahead from then on.
     pub lookahead: AtomicBool,
+    /// LLM settings when set by the host (tests, embedders); else read from the environment
+    /// when a model is first needed.
+    pub llm: std::sync::RwLock<Option<crate::llm::LlmConfig>>,
 }
 
 impl Runtime {
@@ -24,6 +27,16 @@ impl Runtime {
             emitter: Emitter::default(),
             config,
             lookahead: AtomicBool::new(false),
+            llm: std::sync::RwLock::new(None),
         })
+    }
+
+    /// The LLM settings: the host's if it set them, else the environment's.
+    pub fn llm_config(&self) -> crate::llm::LlmConfig {
+        self.llm
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(crate::llm::LlmConfig::from_env)
     }
 }

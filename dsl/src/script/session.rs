@@ -96,6 +96,11 @@ impl Session {
         Session::new(Config::from_env())
     }
 
+    /// Sets the LLM settings `llm_decide` (and `%ai`) use instead of the environment's.
+    pub fn set_llm_config(&self, cfg: crate::llm::LlmConfig) {
+        *self.runtime.llm.write().unwrap_or_else(|e| e.into_inner()) = Some(cfg);
+    }
+
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
     }

@@ -11,6 +11,8 @@ use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 use std::path::Path;
 
+pub mod llm;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS backtests (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
