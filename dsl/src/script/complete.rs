@@ -52,7 +52,7 @@ fn rhai_functions() -> &'static [(String, Option<String>)] {
 }
 
 /// `&mut Array` → `array`, `i64` → `int`, `ImmutableString` → `string`, ...
-fn normalize_type(t: &str) -> String {
+pub(crate) fn normalize_type(t: &str) -> String {
     let t = t
         .trim()
         .trim_start_matches("&mut ")
