@@ -3,10 +3,217 @@
 //! read (the cell in a ```` ```rhai ```` block, the rest as the explanation). The kernel wires
 //! these to [`crate::llm::Client`]; nothing here sends a request.
 
-use super::Session;
 use super::complete::{normalize_type, type_name};
+use super::errors::CellError;
+use super::{ExecResult, Session};
 use crate::bars::Bars;
+use crate::display::{MimeBundle, Output};
+use crate::llm::{Client, Message, Request};
 use crate::series::Series;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+/// Repairs after the first answer when the cell fails its check.
+pub const MAX_REPAIRS: usize = 2;
+/// How long a proposed cell may run in the scratch session.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `%ai PROMPT` or `%%ai\nPROMPT`: the prompt (with `--fix` kept at its start).
+pub fn magic(code: &str) -> Option<&str> {
+    let t = code.trim_start();
+    let rest = t.strip_prefix("%%ai").or_else(|| t.strip_prefix("%ai"))?;
+    (rest.is_empty() || rest.starts_with(char::is_whitespace)).then(|| rest.trim())
+}
+
+fn ai_error(msg: impl Into<String>) -> CellError {
+    let evalue = msg.into();
+    CellError {
+        ename: "AiError".into(),
+        traceback: vec![format!("AiError: {evalue}")],
+        evalue,
+        line: None,
+        column: None,
+    }
+}
+
+/// Runs `cell` in a scratch copy of `s` (same variables, its own store, a time limit). Errors and
+/// the strategy warnings a backtest prints are failures.
+pub fn check(s: &Session, cell: &str) -> Result<(), String> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let home = std::env::temp_dir().join(format!(
+        "stratbook-ai-check-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&home).map_err(|e| format!("no scratch dir: {e}"))?;
+    let verdict = check_in(s, cell, &home);
+    let _ = std::fs::remove_dir_all(&home);
+    verdict
+}
+
+fn check_in(s: &Session, cell: &str, home: &std::path::Path) -> Result<(), String> {
+    let mut scratch = s.scratch(home);
+    let warnings = Arc::new(Mutex::new(String::new()));
+    let w = warnings.clone();
+    scratch.set_sink(move |o| {
+        if let Output::Stream { stderr: true, text } = o
+            && text.starts_with("warning (")
+        {
+            w.lock().unwrap_or_else(|e| e.into_inner()).push_str(&text);
+        }
+    });
+    let cancel = scratch.interrupt_handle();
+    let (done, wait) = mpsc::channel::<()>();
+    let timer = std::thread::spawn(move || {
+        if wait.recv_timeout(CHECK_TIMEOUT).is_err() {
+            cancel.cancel();
+        }
+    });
+    let result = scratch.execute(cell);
+    let _ = done.send(());
+    let _ = timer.join();
+    match result {
+        Err(e) if e.evalue.contains("interrupted") => Err(format!(
+            "the cell ran longer than {} s in the check",
+            CHECK_TIMEOUT.as_secs()
+        )),
+        Err(e) => Err(e.traceback.join("\n")),
+        Ok(_) => {
+            let w = warnings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if w.is_empty() { Ok(()) } else { Err(w) }
+        }
+    }
+}
+
+/// The cells run so far, for the model (the last ones, newest last, each capped).
+fn cells_so_far(s: &Session) -> String {
+    let h = s.history();
+    let mut out = String::new();
+    for (i, (code, err)) in h.iter().enumerate().skip(h.len().saturating_sub(20)) {
+        let code: String = code.chars().take(2000).collect();
+        out.push_str(&format!("In [{}]:\n{}\n", i + 1, code.trim_end()));
+        if let Some(e) = err {
+            out.push_str(&format!(
+                "(failed: {})\n",
+                e.chars().take(500).collect::<String>()
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("(none yet)\n");
+    }
+    out
+}
+
+/// `%ai`: asks the model for the next cell, checks it (at most [`MAX_REPAIRS`] repairs), shows
+/// the explanation and offers the cell as the next input. It never runs it in the session.
+pub fn run(s: &mut Session, prompt: &str) -> Result<ExecResult, CellError> {
+    let fix = prompt.starts_with("--fix");
+    let prompt = prompt.trim_start_matches("--fix").trim();
+    let ask = if fix {
+        let Some((code, Some(err))) = s.history().iter().rev().find(|(_, e)| e.is_some()).cloned()
+        else {
+            return Err(ai_error(
+                "%ai --fix repairs the last failing cell, and no cell has failed yet",
+            ));
+        };
+        format!(
+            "This cell failed:\n```rhai\n{code}\n```\nwith:\n{err}\nRepair it{}.",
+            if prompt.is_empty() {
+                String::new()
+            } else {
+                format!(" ({prompt})")
+            }
+        )
+    } else if prompt.is_empty() {
+        return Err(ai_error(
+            "%ai needs a request: %ai buy PEPE when it drops 5 % in an hour, stop 3 %",
+        ));
+    } else {
+        prompt.to_string()
+    };
+    let cfg = s.runtime().llm_config();
+    let client = Client::shared(&cfg).map_err(|e| ai_error(e.to_string()))?;
+    let user = format!(
+        "Session variables:\n{}\nCells run so far:\n{}\nRequest: {ask}",
+        variables(s),
+        cells_so_far(s)
+    );
+    let mut messages = s.ai_chat.clone();
+    messages.push(Message::user(user));
+    let system = system_prompt(s);
+    let cancel = s.interrupt_handle();
+    let mut last: Option<(String, String)> = None; // (cell, explanation)
+    let mut failure: Option<String> = None;
+    for attempt in 0..=MAX_REPAIRS {
+        let req = Request {
+            system: system.clone(),
+            messages: messages.clone(),
+            max_tokens: 4096,
+            model: None,
+            temperature: None,
+        };
+        let answer = client
+            .complete(&req, &cancel)
+            .map_err(|e| ai_error(e.to_string()))?;
+        messages.push(Message::assistant(answer.text.clone()));
+        let reply = parse_reply(&answer.text);
+        let Some(cell) = reply.cell else {
+            failure = Some("the answer held no ```rhai block".into());
+            if attempt < MAX_REPAIRS {
+                messages.push(Message::user(
+                    "Answer with the whole cell in one ```rhai fenced block, then a short explanation.",
+                ));
+            }
+            continue;
+        };
+        let verdict = check(s, &cell);
+        last = Some((cell, reply.explanation));
+        match verdict {
+            Ok(()) => {
+                failure = None;
+                break;
+            }
+            Err(e) => {
+                if attempt < MAX_REPAIRS {
+                    messages.push(Message::user(format!(
+                        "Running that cell failed:\n{e}\nFix it and answer with the whole cell in one ```rhai block."
+                    )));
+                }
+                failure = Some(e);
+            }
+        }
+    }
+    s.ai_chat = messages;
+    let Some((cell, explanation)) = last else {
+        return Err(ai_error(format!(
+            "the model gave no cell after {} tries: {}",
+            MAX_REPAIRS + 1,
+            failure.unwrap_or_default()
+        )));
+    };
+    let mut md = explanation;
+    if let Some(e) = &failure {
+        md.push_str(&format!(
+            "\n\n**The offered cell still fails its check** (after {MAX_REPAIRS} repairs):\n\n```\n{}\n```",
+            e.trim_end()
+        ));
+    }
+    let text = if md.trim().is_empty() {
+        "The next cell is below.".to_string()
+    } else {
+        md
+    };
+    s.runtime().emitter.display(
+        MimeBundle::text(text.clone()).with("text/markdown", text),
+        None,
+    );
+    Ok(ExecResult {
+        value: None,
+        page: None,
+        next_input: Some(cell),
+    })
+}
 
 /// A model's answer, split.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,7 +234,7 @@ pub fn parse_reply(text: &str) -> Reply {
             let tag = text[at + 3..line_end].trim();
             let body_start = (line_end + 1).min(text.len());
             let close = text[body_start..].find("```").map(|i| i + body_start);
-            let Some(close) = close else { return None };
+            let close = close?;
             if tag.eq_ignore_ascii_case(label) {
                 let body = text[body_start..close].trim_end().to_string();
                 return Some((at, close + 3, body));

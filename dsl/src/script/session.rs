@@ -21,6 +21,8 @@ pub struct ExecResult {
     pub value: Option<MimeBundle>,
     /// Text for the pager (`?name` / `name?` cells).
     pub page: Option<String>,
+    /// A cell to offer as the next one (`%ai`): the kernel's `set_next_input` payload.
+    pub next_input: Option<String>,
 }
 
 /// The parser's verdict on a cell, for Jupyter's `is_complete`.
@@ -57,6 +59,10 @@ pub struct Session {
     docs: Arc<Docs>,
     sources: Sources,
     cells: usize,
+    /// Every cell run so far with its error, if it failed (what `%ai` tells the model).
+    history: Vec<(String, Option<String>)>,
+    /// The `%ai` conversation so far (so a follow-up edits the previous answer).
+    pub(crate) ai_chat: Vec<crate::llm::client::Message>,
 }
 
 /// Engine limits: generous for real work, each breach a clear error.
@@ -88,7 +94,27 @@ impl Session {
             docs,
             sources: Sources(HashMap::new()),
             cells: 0,
+            history: Vec::new(),
+            ai_chat: Vec::new(),
         }
+    }
+
+    /// A copy of this session to try a cell in: the same variables and cell functions, the same
+    /// data settings, but its own home (so nothing reaches this session's store) and its own
+    /// interrupt flag and outputs.
+    pub fn scratch(&self, home: &std::path::Path) -> Session {
+        let mut cfg = self.runtime.config.clone();
+        cfg.home = home.to_path_buf();
+        let mut s = Session::new(cfg);
+        s.scope = self.scope.clone();
+        s.lib = self.lib.clone();
+        s.cells = self.cells;
+        s
+    }
+
+    /// The cells run so far (oldest first) with the error of each that failed.
+    pub fn history(&self) -> &[(String, Option<String>)] {
+        &self.history
     }
 
     /// A session configured from the environment.
@@ -130,13 +156,21 @@ impl Session {
             return Ok(ExecResult {
                 value: None,
                 page: Some(page),
+                next_input: None,
             });
+        }
+        if let Some(rest) = super::ai::magic(code) {
+            return super::ai::run(self, rest);
         }
         self.cells += 1;
         let name = format!("cell[{}]", self.cells);
         let suppress = code.trim_end().ends_with(';');
         let result = self.run(&name, code);
         self.compact_scope();
+        self.history.push((
+            code.to_string(),
+            result.as_ref().err().map(|e| e.evalue.clone()),
+        ));
         let value = result?;
         if suppress || value.is_unit() {
             return Ok(ExecResult::default());
@@ -150,6 +184,7 @@ impl Session {
         Ok(ExecResult {
             value: last,
             page: None,
+            next_input: None,
         })
     }
 
