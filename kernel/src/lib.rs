@@ -45,6 +45,20 @@ enum Command {
     /// A notebook is written in place unless -o is given (-o - writes to stdout). Progress goes
     /// to stderr. Exits 1 naming the failing cell (or the script's line) unless --allow-errors.
     Run(RunArgs),
+    /// Ask the model (STRATBOOK_LLM_API_KEY, STRATBOOK_LLM_BASE_URL, STRATBOOK_LLM_MODEL) for a
+    /// cell, checked and repaired as `%ai` does, and write a new notebook with it, executed.
+    Ai {
+        /// What the cell should do: "buy PEPE when it drops 5 % in an hour, stop 3 %".
+        prompt: String,
+        /// The notebook to write.
+        #[arg(
+            short,
+            long,
+            value_name = "NOTEBOOK",
+            default_value = "stratbook-ai.ipynb"
+        )]
+        output: PathBuf,
+    },
     /// Print the whole DSL reference (every built-in, the standard library, the recipes): the
     /// text `help()` shows, in one document for people and models. The repo's llms.txt is
     /// `stratbook docs > llms.txt`.
@@ -140,6 +154,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kernel { connection_file } => server::run_kernel(&connection_file)?,
         Command::Run(args) => return run_notebook(args),
         Command::Demo { output } => return demo(&output),
+        Command::Ai { prompt, output } => return ai_notebook(&prompt, &output),
         Command::Docs { format } => {
             let session = dsl::script::Session::new(dsl::data::config::Config::from_env());
             let docs = session.docs();
@@ -154,6 +169,54 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stratbook ai`: one `%ai` in a fresh session, the answer written as a notebook (the prompt and
+/// the explanation in Markdown, the cell as code) and executed like `stratbook run`.
+fn ai_notebook(prompt: &str, output: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let mut session = dsl::script::Session::from_env();
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let s2 = shown.clone();
+    session.set_sink(move |o| {
+        if let dsl::display::Output::Display { bundle, .. } = o
+            && let Some(md) = bundle.data.get("text/markdown").and_then(|v| v.as_str())
+        {
+            s2.lock().unwrap_or_else(|e| e.into_inner()).push_str(md);
+        }
+    });
+    let res = session
+        .execute(&format!("%ai {prompt}"))
+        .map_err(|e| anyhow::anyhow!("{}", e.evalue))?;
+    let cell = res
+        .next_input
+        .ok_or_else(|| anyhow::anyhow!("the model gave no cell"))?;
+    let explanation = shown.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let lines = |t: &str| -> Vec<String> { t.split_inclusive('\n').map(str::to_string).collect() };
+    let nb = serde_json::json!({
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": lines(&format!("**%ai** {prompt}\n\n{explanation}"))},
+            {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": lines(&cell)},
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Stratbook (Rhai)", "language": "rhai", "name": "stratbook"},
+            "language_info": {"name": "rhai", "file_extension": ".rhai", "mimetype": "text/x-rhai"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    });
+    std::fs::write(output, serde_json::to_string_pretty(&nb)?)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    let opts = run::RunOptions {
+        input: output.to_path_buf(),
+        output: None,
+        params: Vec::new(),
+        allow_errors: true,
+        timeout: None,
+    };
+    run::run(&opts)?;
+    eprintln!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }
 

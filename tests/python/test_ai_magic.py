@@ -103,3 +103,29 @@ def test_ai_offers_the_next_cell_through_set_next_input(stratbook, mock_llm):
         log.seek(0)
         assert KEY not in log.read()
         log.close()
+
+
+def test_stratbook_ai_writes_an_executed_notebook(stratbook, mock_llm, tmp_path):
+    post(mock_llm, "/_mock/replies", [{"text": GOOD.replace("pepe", "b").replace(
+        "let r = ", 'let b = klines("demo:PEPE", "1h", #{ limit: 500 });\nlet r = ')}])
+    out = tmp_path / "ai.ipynb"
+    env = dict(os.environ, STRATBOOK_HOME=str(tmp_path / "home"), STRATBOOK_OFFLINE="1",
+               STRATBOOK_LLM_API_KEY=KEY, STRATBOOK_LLM_BASE_URL=mock_llm)
+    res = subprocess.run([str(stratbook), "ai", "an sma cross on pepe", "-o", str(out)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    nb = json.loads(out.read_text())
+    md, code = nb["cells"]
+    assert "an sma cross on pepe" in "".join(md["source"]) and "An SMA cross" in "".join(md["source"])
+    assert "sma_cross(b, 10, 30)" in "".join(code["source"])
+    assert code["execution_count"] == 1 and code["outputs"], code
+    assert not [o for o in code["outputs"] if o["output_type"] == "error"]
+    text = out.read_text() + res.stdout + res.stderr
+    assert KEY not in text
+    # No key: a clear error naming what to set, and no notebook.
+    env.pop("STRATBOOK_LLM_API_KEY")
+    env.pop("ANTHROPIC_API_KEY", None)
+    res = subprocess.run([str(stratbook), "ai", "x", "-o", str(tmp_path / "none.ipynb")], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and "STRATBOOK_LLM_API_KEY" in res.stderr
+    assert not (tmp_path / "none.ipynb").exists()
