@@ -164,6 +164,17 @@ fn api_faults_and_a_missing_key_are_clear_errors_without_the_key() {
     mock.push(Reply::overloaded(Some(0)));
     mock.push(Reply::text("```rhai\n1 + 1\n```"));
     assert_eq!(ai(&mut s, "%ai add").next_input.as_deref(), Some("1 + 1"));
+    // Rate limited with retry-after, then an answer.
+    mock.push(Reply::rate_limited(Some(1)));
+    mock.push(Reply::text("```rhai\n2 + 2\n```"));
+    assert_eq!(ai(&mut s, "%ai add").next_input.as_deref(), Some("2 + 2"));
+    // A hang longer than the timeout, every try: an error, the kernel side stays usable.
+    for _ in 0..3 {
+        mock.push(Reply::Hang(std::time::Duration::from_secs(3)));
+    }
+    let e = s.execute("%ai add").unwrap_err();
+    assert_eq!(e.ename, "AiError");
+    mock.reset();
     mock.push(Reply::unauthorized());
     let e = s.execute("%ai add").unwrap_err();
     assert_eq!(e.ename, "AiError");
