@@ -132,6 +132,27 @@ fn a_cell_that_keeps_failing_is_offered_with_its_error_shown() {
 }
 
 #[test]
+fn a_strategy_that_never_enters_goes_back_with_its_lint_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockLlm::start();
+    let (mut s, _log) = session(dir.path(), &mock);
+    s.execute("let pepe = klines(\"demo:PEPE\", \"1h\", #{ limit: 500 });")
+        .unwrap();
+    mock.push(Reply::text(
+        "```rhai\nlet dip = strategy(#{ entry: pepe.close.pct_change(1) <= -5.0, stop_loss_pct: 3 });\n```",
+    ));
+    mock.push(Reply::text(GOOD));
+    ai(&mut s, "%ai a dip buyer");
+    let sent = mock.recorded();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].prompt().contains("never_entry"),
+        "{}",
+        sent[1].prompt()
+    );
+}
+
+#[test]
 fn fix_sends_the_last_failing_cell_and_its_error() {
     let dir = tempfile::tempdir().unwrap();
     let mock = MockLlm::start();

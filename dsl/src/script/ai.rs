@@ -79,7 +79,26 @@ fn check_in(s: &Session, cell: &str, home: &std::path::Path) -> Result<(), Strin
         )),
         Err(e) => Err(e.traceback.join("\n")),
         Ok(_) => {
-            let w = warnings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            // Every strategy the cell defined passes `lint` (not only what a backtest prints).
+            if w.is_empty() {
+                for name in scratch.variable_names() {
+                    let is_new = s.variable(&name).is_none();
+                    let Some(v) = scratch.variable(&name) else {
+                        continue;
+                    };
+                    if !is_new || type_name(&scratch, &v) != "Strategy" {
+                        continue;
+                    }
+                    if let Ok(r) = scratch.execute(&format!(
+                        "lint({name}).map(|w| `warning (${{w.code}}): ${{w.message}}`)"
+                    )) && let Some(text) = r.value.and_then(|b| b.plain().map(str::to_string))
+                        && text != "[]"
+                    {
+                        w.push_str(&format!("lint({name}): {text}\n"));
+                    }
+                }
+            }
             if w.is_empty() { Ok(()) } else { Err(w) }
         }
     }
