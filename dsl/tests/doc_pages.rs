@@ -214,4 +214,26 @@ fn help_names_the_recipes_and_shows_one() {
     assert!(help::overview(s.docs()).contains("percent_drop"));
     assert!(help::topic(s.docs(), "percent_drop").contains("roc(bars.close, 4)"));
     assert!(help::topic(s.docs(), "recipes").contains("## sweep"));
+    let t = help::topic(s.docs(), "exit_reason");
+    for v in [
+        "stop_loss",
+        "take_profit",
+        "trailing_stop",
+        "reverse",
+        "halt",
+        "open",
+    ] {
+        assert!(t.contains(&format!("\"{v}\"")), "{v}: {t}");
+    }
+    let t = help::topic(s.docs(), "demo_tokens");
+    for id in [
+        "demo:BTC",
+        "demo:ETH",
+        "demo:SOL",
+        "demo:DOGE",
+        "demo:PEPE",
+        "demo:WIF",
+    ] {
+        assert!(t.contains(id), "{id}");
+    }
 }

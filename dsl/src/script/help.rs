@@ -110,6 +110,12 @@ pub fn topic(docs: &Docs, name: &str) -> String {
     {
         return format!("{}\n", sec.text);
     }
+    // Columns people ask about by name: the section that lists their values.
+    if name == "exit_reason"
+        && let Some(d) = docs.method("BacktestResult", "trades")
+    {
+        return d.render();
+    }
     let close = docs.closest(name, 5);
     if close.is_empty() {
         format!("no built-in named '{name}'; help() lists them all")
