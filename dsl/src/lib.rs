@@ -14,6 +14,7 @@ pub mod error;
 pub mod frame;
 pub mod indicators;
 pub mod interval;
+pub mod llm;
 pub mod memory;
 pub mod order;
 pub mod plot;

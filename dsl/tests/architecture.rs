@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("order", 2),
     ("data", 3),
     ("indicators", 3),
+    ("llm", 4),
     ("strategy", 4),
     ("backtest", 5),
     ("plot", 6),

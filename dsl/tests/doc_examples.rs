@@ -1,6 +1,6 @@
-//! Every ```rhai example in the built-in docs (`dsl/docs/*.md`) runs (after a small prelude that
-//! defines the names examples lean on: `bars`, `close`, `fast`, `slow`, `result`, `r`, `s`,
-//! `ranked`). `help()` examples are product: an LLM copies them.
+//! Every ```rhai example in the built-in docs (`dsl/docs/*.md`) runs as pasted into a fresh
+//! session: no prelude, so an example defines every name it uses (`let bars = klines(...)`).
+//! `help()` examples are product: an LLM copies them.
 //!
 //! The session is offline with no key, so examples that need AVE (real token ids, search, chains)
 //! must fail with the documented offline error and nothing else; files the examples read are
@@ -9,21 +9,6 @@
 use dsl::data::config::Config;
 use dsl::script::Session;
 use dsl::script::doc_source;
-
-const PRELUDE: &str = r#"
-let bars = klines("demo:BTC", "1h");
-let close = bars.close;
-let open = bars.open;
-let high = bars.high;
-let low = bars.low;
-let volume = bars.volume;
-let fast = sma(close, 10);
-let slow = sma(close, 30);
-let result = backtest(bars, std::strategies::sma_cross(bars, 10, 30), #{ save: false });
-let r = result;
-let s = std::strategies::sma_cross(bars, 10, 30);
-let ranked = optimize(bars, |p| std::strategies::sma_cross(bars, p.fast, p.slow), #{ fast: [5, 10], slow: [30, 50] });
-"#;
 
 fn examples(doc: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -51,7 +36,7 @@ fn every_documented_example_runs() {
     let mut offline = 0;
     // Each page's intro and sections, as written (a section shared by several names runs once).
     let mut docs: Vec<(String, String)> = Vec::new();
-    for page in doc_source::pages() {
+    for page in doc_source::pages().iter().chain([doc_source::recipes()]) {
         docs.push((page.file.clone(), page.intro.clone()));
         for sec in &page.sections {
             let at = format!("{}:{} ({})", page.file, sec.line, sec.keys.join(", "));
@@ -83,9 +68,18 @@ fn every_documented_example_runs() {
                 ex = ex.replace(from, &file(to));
             }
             let mut s = Session::new(Config::for_home(home.path()));
-            s.execute(PRELUDE).expect("prelude");
             ran += 1;
             match s.execute(&ex) {
+                // A recipe's strategy `s` must also pass the strategy checks (a recipe that
+                // never trades still "runs").
+                Ok(_) if name.starts_with("recipes.md") && s.variable("s").is_some() => {
+                    let w = s
+                        .execute("lint(s)")
+                        .map(|r| r.value.and_then(|v| v.plain().map(str::to_string)));
+                    if !matches!(&w, Ok(Some(t)) if t == "[]") {
+                        failures.push(format!("{name}: lint(s) warns: {w:?}\n"));
+                    }
+                }
                 Ok(_) => {}
                 Err(e) if e.evalue.contains("offline (STRATBOOK_OFFLINE=1)") => offline += 1,
                 Err(e) => failures.push(format!("{name}:\n{ex}{}\n", e.traceback.join("\n"))),

@@ -157,3 +157,83 @@ fn a_standard_library_module_name_lists_its_functions() {
     let all = help::topic(s.docs(), "std");
     assert!(all.contains("std::strategies::names()") && all.contains("std::risk::half_kelly_pct("));
 }
+
+/// The repo's `llms.txt` is `stratbook docs` as of the last regeneration: a change to a page, a
+/// registration or the standard library without regenerating it fails here.
+#[test]
+fn llms_txt_is_the_current_reference() {
+    let (s, _d) = session();
+    let now = dsl::script::reference::markdown(s.docs(), false);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../llms.txt");
+    let stored = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        stored.trim_end() == now.trim_end(),
+        "llms.txt is stale; regenerate it with\n    cargo run -p stratbook -- docs > llms.txt"
+    );
+}
+
+#[test]
+fn the_reference_holds_every_built_in_the_standard_library_and_the_recipes() {
+    let (s, _d) = session();
+    let md = dsl::script::reference::markdown(s.docs(), false);
+    for key in s.docs().keys() {
+        let d = s.docs().get(key).unwrap();
+        if doc_source::lookup(key).is_some() {
+            assert!(
+                md.contains(&d.signatures[0]),
+                "{key} missing from the reference"
+            );
+        }
+    }
+    for name in [
+        "std::strategies::sma_cross",
+        "std::risk::qty_for_risk",
+        "### percent_drop",
+        "### sweep",
+    ] {
+        assert!(md.contains(name), "{name} missing");
+    }
+    let compact = dsl::script::reference::markdown(s.docs(), true);
+    assert!(compact.len() < md.len() && compact.contains("### Series.shift"));
+    let json = dsl::script::reference::json(s.docs());
+    let families = json["families"].as_array().unwrap();
+    assert_eq!(families.len(), doc_source::pages().len());
+    let sma = families
+        .iter()
+        .flat_map(|f| f["entries"].as_array().unwrap())
+        .find(|e| e["name"] == "sma" && e["receiver"].is_null())
+        .unwrap();
+    assert!(sma["example"].as_str().unwrap().contains("sma(close, 10)"));
+    assert!(sma["signatures"][0].as_str().unwrap().starts_with("sma("));
+    assert!(json["recipes"].as_array().unwrap().len() >= 5);
+}
+
+#[test]
+fn help_names_the_recipes_and_shows_one() {
+    let (s, _d) = session();
+    assert!(help::overview(s.docs()).contains("percent_drop"));
+    assert!(help::topic(s.docs(), "percent_drop").contains("roc(bars.close, 4)"));
+    assert!(help::topic(s.docs(), "recipes").contains("## sweep"));
+    let t = help::topic(s.docs(), "exit_reason");
+    for v in [
+        "stop_loss",
+        "take_profit",
+        "trailing_stop",
+        "reverse",
+        "halt",
+        "open",
+    ] {
+        assert!(t.contains(&format!("\"{v}\"")), "{v}: {t}");
+    }
+    let t = help::topic(s.docs(), "demo_tokens");
+    for id in [
+        "demo:BTC",
+        "demo:ETH",
+        "demo:SOL",
+        "demo:DOGE",
+        "demo:PEPE",
+        "demo:WIF",
+    ] {
+        assert!(t.contains(id), "{id}");
+    }
+}

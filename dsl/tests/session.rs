@@ -304,3 +304,63 @@ fn from_and_to_cut_vectorized_signals_with_the_bars() {
         .to_string();
     assert!(e.contains("entry has 10 values"), "{e}");
 }
+
+#[test]
+fn a_cell_function_doc_comment_of_several_lines_shows_without_markers() {
+    let (mut s, _) = session();
+    s.execute("/// Doubles a number.\n/// Works on floats too.\nfn double(a) { a * 2 }")
+        .unwrap();
+    let (_, _, doc) = s
+        .script_functions()
+        .into_iter()
+        .find(|(n, _, _)| n == "double")
+        .unwrap();
+    assert_eq!(doc, "Doubles a number.\nWorks on floats too.");
+    let d = s.describe("double").unwrap();
+    assert!(!d.contains("///"), "{d}");
+}
+
+#[test]
+fn times_format_as_utc_text() {
+    let (mut s, _) = session();
+    assert_eq!(
+        plain(&mut s, "format_time(1622505600)"),
+        "\"2021-06-01 00:00\""
+    );
+    assert_eq!(plain(&mut s, "format_date(1622505600.0)"), "\"2021-06-01\"");
+}
+
+#[test]
+fn rhai_functions_and_keywords_complete_and_a_variable_gets_its_type_s_methods() {
+    let (mut s, _) = session();
+    for (prefix, want) in [
+        ("prin", "print"),
+        ("type_o", "type_of"),
+        ("parse_i", "parse_int"),
+        ("whi", "while"),
+    ] {
+        let c = s.complete(prefix, prefix.len());
+        assert!(
+            c.matches.iter().any(|m| m == want),
+            "{prefix}: {:?}",
+            c.matches
+        );
+    }
+    s.execute("let xs = [1, 2, 3]; let name = \"pepe\"; let v = series([1, 2]);")
+        .unwrap();
+    let c = s.complete("xs.pu", 5);
+    assert!(c.matches.contains(&"push".to_string()), "{:?}", c.matches);
+    let c = s.complete("name.to_u", 9);
+    assert_eq!(c.matches, vec!["to_upper".to_string()]);
+    // A Series variable gets Series methods only, not array or string ones.
+    let c = s.complete("v.", 2);
+    assert!(c.matches.contains(&"shift".to_string()), "{:?}", c.matches);
+    assert!(
+        !c.matches
+            .iter()
+            .any(|m| m == "push" || m == "to_upper" || m == "trades")
+    );
+    // Shift-Tab on a variable: its type and value.
+    let t = s.inspect("xs", 1).unwrap();
+    assert!(t.starts_with("xs: array") && t.contains('3'), "{t}");
+}

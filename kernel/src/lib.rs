@@ -53,6 +53,28 @@ enum Command {
         #[command(subcommand)]
         command: sim::SimCommand,
     },
+    /// Ask the model (STRATBOOK_LLM_API_KEY, STRATBOOK_LLM_BASE_URL, STRATBOOK_LLM_MODEL) for a
+    /// cell, checked and repaired as `%ai` does, and write a new notebook with it, executed.
+    Ai {
+        /// What the cell should do: "buy PEPE when it drops 5 % in an hour, stop 3 %".
+        prompt: String,
+        /// The notebook to write.
+        #[arg(
+            short,
+            long,
+            value_name = "NOTEBOOK",
+            default_value = "stratbook-ai.ipynb"
+        )]
+        output: PathBuf,
+    },
+    /// Print the whole DSL reference (every built-in, the standard library, the recipes): the
+    /// text `help()` shows, in one document for people and models. The repo's llms.txt is
+    /// `stratbook docs > llms.txt`.
+    Docs {
+        /// `markdown` (the default) or `json`.
+        #[arg(long, value_name = "FORMAT", default_value = "markdown")]
+        format: DocsFormat,
+    },
     /// Run the quickstart notebook on the embedded demo feed (no API key, no network), print its
     /// results as text and save the executed notebook, charts included.
     Demo {
@@ -65,6 +87,12 @@ enum Command {
         )]
         output: PathBuf,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum DocsFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -135,7 +163,69 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => return run_notebook(args),
         Command::Demo { output } => return demo(&output),
         Command::Sim { command } => return sim::dispatch(command),
+        Command::Ai { prompt, output } => return ai_notebook(&prompt, &output),
+        Command::Docs { format } => {
+            let session = dsl::script::Session::new(dsl::data::config::Config::from_env());
+            let docs = session.docs();
+            match format {
+                DocsFormat::Markdown => {
+                    println!("{}", dsl::script::reference::markdown(docs, false))
+                }
+                DocsFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&dsl::script::reference::json(docs))?
+                ),
+            }
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stratbook ai`: one `%ai` in a fresh session, the answer written as a notebook (the prompt and
+/// the explanation in Markdown, the cell as code) and executed like `stratbook run`.
+fn ai_notebook(prompt: &str, output: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let mut session = dsl::script::Session::from_env();
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let s2 = shown.clone();
+    session.set_sink(move |o| {
+        if let dsl::display::Output::Display { bundle, .. } = o
+            && let Some(md) = bundle.data.get("text/markdown").and_then(|v| v.as_str())
+        {
+            s2.lock().unwrap_or_else(|e| e.into_inner()).push_str(md);
+        }
+    });
+    let res = session
+        .execute(&format!("%ai {prompt}"))
+        .map_err(|e| anyhow::anyhow!("{}", e.evalue))?;
+    let cell = res
+        .next_input
+        .ok_or_else(|| anyhow::anyhow!("the model gave no cell"))?;
+    let explanation = shown.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let lines = |t: &str| -> Vec<String> { t.split_inclusive('\n').map(str::to_string).collect() };
+    let nb = serde_json::json!({
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": lines(&format!("**%ai** {prompt}\n\n{explanation}"))},
+            {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": lines(&cell)},
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Stratbook (Rhai)", "language": "rhai", "name": "stratbook"},
+            "language_info": {"name": "rhai", "file_extension": ".rhai", "mimetype": "text/x-rhai"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    });
+    std::fs::write(output, serde_json::to_string_pretty(&nb)?)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    let opts = run::RunOptions {
+        input: output.to_path_buf(),
+        output: None,
+        params: Vec::new(),
+        allow_errors: true,
+        timeout: None,
+    };
+    run::run(&opts)?;
+    eprintln!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -219,9 +309,22 @@ fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         });
     }
+    // Cells run in the notebook's folder, as under Jupyter, nbconvert and papermill, so a
+    // notebook's relative paths (data files, an LLM answer cache) mean the same everywhere.
+    let input = std::path::absolute(&args.notebook).unwrap_or_else(|_| args.notebook.clone());
+    let output = args.output.map(|o| {
+        if o.as_os_str() == "-" {
+            o
+        } else {
+            std::path::absolute(&o).unwrap_or(o)
+        }
+    });
+    if let Some(dir) = input.parent() {
+        let _ = std::env::set_current_dir(dir);
+    }
     let opts = run::RunOptions {
-        input: args.notebook.clone(),
-        output: args.output,
+        input,
+        output,
         params,
         allow_errors: args.allow_errors,
         timeout,

@@ -2,12 +2,15 @@
 //! `backtests()`, the per-bar `ctx` and the `BacktestResult` accessors. The engine itself
 //! (`crate::backtest`, `crate::strategy`) knows nothing of Rhai.
 
+mod agent;
 pub(crate) mod ctx;
+pub mod lint;
 mod on_bar_compiler;
 mod optimize;
 pub(crate) mod options;
 pub(crate) mod result;
 
+pub use agent::{decision_stats, decisions_frame};
 pub use ctx::BarCtx;
 pub use options::StrategyValue;
 pub use result::ResultValue;
@@ -23,7 +26,7 @@ use crate::store::Store;
 use crate::strategy::{BarLogic, Signals, StrategyOptions};
 use ctx::ScriptLogic;
 use options::{RunOptions, run_options, strategy_from};
-use rhai::{Dynamic, FnPtr, INT, Map, NativeCallContext};
+use rhai::{Array, Dynamic, FnPtr, INT, Map, NativeCallContext};
 use std::sync::Arc;
 
 impl Render for StrategyValue {
@@ -217,6 +220,7 @@ fn run_backtest(
     opts: &Map,
 ) -> RhaiResult<ResultValue> {
     let o = run_options(opts)?;
+    let agent_opts = agent::AgentOptions::from_map(opts)?;
     let full = read_bars(bars)?;
     let all = slice_time(&full, o.from, o.to);
     let strats: Vec<StrategyValue> = match read_strategy(strat)? {
@@ -236,6 +240,19 @@ fn run_backtest(
             })
             .collect::<RhaiResult<_>>()?,
     };
+    // Warnings that make the result wrong (not merely thin), once per strategy kind.
+    let mut warned: Vec<&str> = Vec::new();
+    let lookahead = rt.lookahead.load(std::sync::atomic::Ordering::Relaxed);
+    for s in &strats {
+        for w in lint::lint(s, o.cfg.leverage, lookahead) {
+            if matches!(w.code, "no_exit" | "lookahead" | "oversized") && !warned.contains(&w.code)
+            {
+                warned.push(w.code);
+                rt.emitter
+                    .stderr(format!("warning ({}): {}\n", w.code, w.message));
+            }
+        }
+    }
     let refs: Vec<&Bars> = all.iter().collect();
     let mut opts_v: Vec<StrategyOptions> = strats.iter().map(|s| s.opts.clone()).collect();
     if let Some(n) = &o.name {
@@ -280,6 +297,13 @@ fn run_backtest(
     } else {
         "per_bar"
     };
+    // The LLM agent of this run, reachable from every ctx (`llm_decide`); idle unless called.
+    let agent = (!script_logics.is_empty()).then(|| Arc::new(agent::AgentRun::new(rt, agent_opts)));
+    if let Some(a) = &agent {
+        for l in &script_logics {
+            l.ctx.0.lock().unwrap_or_else(|e| e.into_inner()).agent = Some(a.clone());
+        }
+    }
     if !sig_logics.is_empty() && !script_logics.is_empty() {
         return Err(rt_err(
             "mixing on_bar and signal strategies across tokens is not supported; use one style",
@@ -298,7 +322,15 @@ fn run_backtest(
         }
         backtest::run(&refs, &mut logics, &opts_v, &o.cfg, Some(&rt.cancel))
     };
+    let records = agent.as_ref().map(|a| a.take_records()).unwrap_or_default();
+    for l in &script_logics {
+        l.ctx.0.lock().unwrap_or_else(|e| e.into_inner()).agent = None;
+    }
     if let Some(e) = script_logics.iter_mut().find_map(|l| l.error.take()) {
+        // Calls already paid for are logged even when the run fails.
+        if let Some(a) = &agent {
+            let _ = a.log(&records, None);
+        }
         return Err(e);
     }
     let result = result.rhai()?;
@@ -318,9 +350,14 @@ fn run_backtest(
     } else {
         None
     };
+    if let Some(Err(e)) = agent.as_ref().map(|a| a.log(&records, id)) {
+        rt.emitter
+            .stderr(format!("warning: the LLM decisions were not logged: {e}\n"));
+    }
     Ok(ResultValue {
         result: Arc::new(result),
         id,
+        decisions: (!records.is_empty()).then(|| Arc::new(records)),
     })
 }
 
@@ -387,6 +424,20 @@ fn backtests_frame(rt: &Runtime, limit: usize) -> RhaiResult<Frame> {
     .rhai()
 }
 
+fn lint_array(s: &StrategyValue, opts: &Map, rt: &Runtime) -> RhaiResult<Array> {
+    let leverage = run_options(opts)?.cfg.leverage;
+    let lookahead = rt.lookahead.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(lint::lint(s, leverage, lookahead)
+        .into_iter()
+        .map(|w| {
+            let mut m = Map::new();
+            m.insert("code".into(), w.code.into());
+            m.insert("message".into(), w.message.into());
+            Dynamic::from_map(m)
+        })
+        .collect())
+}
+
 pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     api.engine
         .register_type_with_name::<StrategyValue>("Strategy");
@@ -395,6 +446,21 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     });
     ctx::register(api);
     result::register(api);
+    agent::register(api, rt);
+    let r = rt.clone();
+    api.func(
+        "lint",
+        &["strategy: Strategy"],
+        "array",
+        move |s: StrategyValue| lint_array(&s, &Map::new(), &r),
+    );
+    let r = rt.clone();
+    api.func(
+        "lint",
+        &["strategy: Strategy", "backtest_opts: map"],
+        "array",
+        move |s: StrategyValue, o: Map| lint_array(&s, &o, &r),
+    );
     let r = rt.clone();
     api.func(
         "backtest",

@@ -11,6 +11,64 @@ const KEYWORDS: &[&str] = &[
     "try", "catch", "this", "global",
 ];
 
+/// Rhai's own functions (from its packages), as (name, normalized type of the first parameter):
+/// `parse_int`, `type_of`, `push` on `array`, property `len` on `string`, ... Built once.
+fn rhai_functions() -> &'static [(String, Option<String>)] {
+    static FNS: std::sync::OnceLock<Vec<(String, Option<String>)>> = std::sync::OnceLock::new();
+    FNS.get_or_init(|| {
+        let mut out: Vec<(String, Option<String>)> = rhai::Engine::new()
+            .gen_fn_signatures(true)
+            .iter()
+            .filter_map(|sig| {
+                let (name, rest) = sig.split_once('(')?;
+                let name = name.strip_prefix("get$").unwrap_or(name);
+                if !name.chars().all(is_ident) || name.is_empty() || name.contains('$') {
+                    return None;
+                }
+                let first = rest
+                    .split([',', ')'])
+                    .next()
+                    .and_then(|p| p.split_once(':'))
+                    .map(|(_, t)| normalize_type(t));
+                Some((name.to_string(), first))
+            })
+            .collect();
+        for k in [
+            "print",
+            "debug",
+            "type_of",
+            "Fn",
+            "call",
+            "curry",
+            "is_def_var",
+            "is_def_fn",
+        ] {
+            out.push((k.to_string(), None));
+        }
+        out.sort();
+        out.dedup();
+        out
+    })
+}
+
+/// `&mut Array` → `array`, `i64` → `int`, `ImmutableString` → `string`, ...
+pub(crate) fn normalize_type(t: &str) -> String {
+    let t = t
+        .trim()
+        .trim_start_matches("&mut ")
+        .trim()
+        .trim_end_matches('=');
+    match t {
+        "i64" | "INT" => "int".into(),
+        "f64" | "FLOAT" => "float".into(),
+        "ImmutableString" | "String" | "&str" | "str" => "string".into(),
+        "Array" => "array".into(),
+        "Map" => "map".into(),
+        "Blob" => "blob".into(),
+        other => other.to_lowercase(),
+    }
+}
+
 fn is_ident(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
@@ -78,6 +136,14 @@ pub fn complete(s: &Session, code: &str, cursor: usize) -> Completion {
     if let Some(recv) = receiver {
         if let Some((ty, value)) = receiver_type(s, &recv) {
             matches.extend(s.docs().methods_of(&ty).map(|d| d.name.clone()));
+            // Rhai's own methods of the type (`push` on an array, `to_upper` on a string).
+            let norm = normalize_type(&ty);
+            matches.extend(
+                rhai_functions()
+                    .iter()
+                    .filter(|(_, first)| first.as_deref() == Some(norm.as_str()))
+                    .map(|(n, _)| n.clone()),
+            );
             if let Some(m) = value.as_ref().and_then(|v| {
                 v.read_lock::<rhai::Map>()
                     .map(|m| m.keys().map(|k| k.to_string()).collect::<Vec<_>>())
@@ -105,6 +171,29 @@ pub fn complete(s: &Session, code: &str, cursor: usize) -> Completion {
         matches.extend(s.script_functions().into_iter().map(|(n, _, _)| n));
         matches.extend(s.variable_names());
         matches.extend(KEYWORDS.iter().map(|k| k.to_string()));
+        // Rhai's own functions (`print`, `type_of`, `parse_int`, ...), not its type-specific
+        // helpers whose first parameter is an unusual integer width.
+        matches.extend(
+            rhai_functions()
+                .iter()
+                .filter(|(_, first)| {
+                    !matches!(
+                        first.as_deref(),
+                        Some(
+                            "u8" | "u16"
+                                | "u32"
+                                | "u64"
+                                | "u128"
+                                | "i8"
+                                | "i16"
+                                | "i32"
+                                | "i128"
+                                | "f32"
+                        )
+                    )
+                })
+                .map(|(n, _)| n.clone()),
+        );
         matches.extend(super::stdlib::qualified_names());
     }
     matches.retain(|m| m.starts_with(&prefix));

@@ -189,6 +189,18 @@ fn register_sources(api: &mut Api, rt: &Arc<Runtime>, s: &Svc) {
         "Bars",
         move |id: &str, iv: &str, o: Map| fetch(&s4, &r4, id, Kind::Pair, iv, &o),
     );
+    api.func("format_time", &["t: int"], "string", |t: INT| {
+        crate::time::format_time(t)
+    });
+    api.func("format_time", &["t: float"], "string", |t: f64| {
+        crate::time::format_time(t as i64)
+    });
+    api.func("format_date", &["t: int"], "string", |t: INT| {
+        crate::time::format_date(t)
+    });
+    api.func("format_date", &["t: float"], "string", |t: f64| {
+        crate::time::format_date(t as i64)
+    });
     api.func("demo_tokens", &[], "array", || -> Array {
         demo::demo_tokens()
             .into_iter()

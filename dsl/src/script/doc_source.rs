@@ -37,11 +37,24 @@ pub const FILES: &[(&str, &str)] = &[
     ("strategy.md", include_str!("../../docs/strategy.md")),
     ("backtest.md", include_str!("../../docs/backtest.md")),
     ("simulation.md", include_str!("../../docs/simulation.md")),
+    ("agent.md", include_str!("../../docs/agent.md")),
     ("frame.md", include_str!("../../docs/frame.md")),
     ("display.md", include_str!("../../docs/display.md")),
     ("rust.md", include_str!("../../docs/rust.md")),
     ("plots.md", include_str!("../../docs/plots.md")),
 ];
+
+/// Worked recipes (multi-timeframe, percent drops, ATR sizing, portfolios, sweeps): a page like
+/// the others, whose sections name recipes rather than built-ins (`help("recipes")`).
+pub const RECIPES: (&str, &str) = ("recipes.md", include_str!("../../docs/recipes.md"));
+
+static RECIPES_PAGE: LazyLock<Page> =
+    LazyLock::new(|| parse(RECIPES.0, RECIPES.1).unwrap_or_else(|e| panic!("dsl/docs/{e}")));
+
+/// The recipes page.
+pub fn recipes() -> &'static Page {
+    &RECIPES_PAGE
+}
 
 /// One family's page.
 #[derive(Clone, Debug, PartialEq)]

@@ -58,6 +58,15 @@ pub fn overview(docs: &Docs) -> String {
         "\nStandard library: {}\n",
         super::stdlib::qualified_names().join(", ")
     ));
+    out.push_str(&format!(
+        "\nRecipes (help(\"recipes\") or help(\"name\")): {}\n",
+        super::doc_source::recipes()
+            .sections
+            .iter()
+            .flat_map(|s| s.keys.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     out
 }
 
@@ -85,6 +94,27 @@ pub fn topic(docs: &Docs, name: &str) -> String {
     }
     if let Some(s) = super::stdlib::describe(name) {
         return s;
+    }
+    let recipes = super::doc_source::recipes();
+    if name == "recipes" || name == "Recipes" {
+        let mut out = format!("{}\n", recipes.intro);
+        for sec in &recipes.sections {
+            out.push_str(&format!("\n## {}\n\n{}\n", sec.keys.join(", "), sec.text));
+        }
+        return out;
+    }
+    if let Some(sec) = recipes
+        .sections
+        .iter()
+        .find(|s| s.keys.iter().any(|k| k == name))
+    {
+        return format!("{}\n", sec.text);
+    }
+    // Columns people ask about by name: the section that lists their values.
+    if name == "exit_reason"
+        && let Some(d) = docs.method("BacktestResult", "trades")
+    {
+        return d.render();
     }
     let close = docs.closest(name, 5);
     if close.is_empty() {

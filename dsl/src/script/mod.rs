@@ -2,6 +2,7 @@
 //! values as MIME bundles, completion, inspection and `help()`. The engine's core types
 //! (series, bars, indicators, backtests) know nothing of Rhai; this layer mirrors them.
 
+pub mod ai;
 pub mod api;
 pub mod backtest_api;
 pub mod complete;
@@ -16,6 +17,7 @@ pub mod help;
 pub mod horizon;
 pub mod indicators_api;
 pub mod plot_api;
+pub mod reference;
 pub mod render;
 pub mod runtime;
 pub mod rust_api;

@@ -300,13 +300,22 @@ pub fn result_chart(r: &BacktestResult, opts: &ChartOpts) -> crate::error::Resul
 /// A backtest's tear sheet (stats table + equity chart); see [`plot::TearSheet`] for how to
 /// display it.
 pub fn result_tear_sheet(r: &BacktestResult) -> crate::error::Result<plot::TearSheet> {
+    result_tear_sheet_with(r, &[])
+}
+
+/// The tear sheet with `extra` rows after the stats (an LLM agent's decision counts, tokens, cost).
+pub fn result_tear_sheet_with(
+    r: &BacktestResult,
+    extra: &[(String, f64)],
+) -> crate::error::Result<plot::TearSheet> {
     let chart = result_chart(r, &ChartOpts::default())?;
-    let stats: Vec<(String, f64)> = r
+    let mut stats: Vec<(String, f64)> = r
         .stats
         .pairs()
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.as_f64()))
         .collect();
+    stats.extend_from_slice(extra);
     Ok(plot::tear_sheet(&result_title(r), &stats, chart))
 }
 

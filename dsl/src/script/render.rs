@@ -56,7 +56,13 @@ fn try_render_custom(v: &Dynamic) -> Option<MimeBundle> {
 /// table, then the equity / drawdown chart (see `plot::tear_sheet` for why two outputs).
 pub fn render_all(v: &Dynamic) -> Vec<MimeBundle> {
     if let Some(r) = v.read_lock::<super::backtest_api::ResultValue>()
-        && let Ok(sheet) = super::plot_api::result_tear_sheet(&r.result)
+        && let Ok(sheet) = super::plot_api::result_tear_sheet_with(
+            &r.result,
+            &r.decisions
+                .as_deref()
+                .map(|d| super::backtest_api::decision_stats(d))
+                .unwrap_or_default(),
+        )
     {
         let mut out = sheet.bundles();
         // The stats output carries the result's own text too (trades, open position).

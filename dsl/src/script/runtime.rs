@@ -6,6 +6,7 @@ use crate::data::config::Config;
 use crate::display::Emitter;
 use crate::memory::{self, Budget};
 use crate::script::rust_api::ForeignFns;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
 /// Shared by every built-in of one session.
@@ -17,6 +18,12 @@ pub struct Runtime {
     pub budget: Budget,
     /// Functions compiled in Rust cells, installed by the kernel (see `rust_api`).
     foreign: RwLock<Option<Arc<dyn ForeignFns>>>,
+    /// Set once a cell of this session has called `shift(n)` with n < 0 (a series that reads
+    /// later bars): `lint` and backtests warn about look-ahead from then on.
+    pub lookahead: AtomicBool,
+    /// LLM settings when set by the host (tests, embedders); else read from the environment
+    /// when a model is first needed.
+    pub llm: RwLock<Option<crate::llm::LlmConfig>>,
 }
 
 impl Runtime {
@@ -29,6 +36,8 @@ impl Runtime {
                 memory::budget_from_env().unwrap_or_else(|_| memory::default_budget()),
             ),
             foreign: RwLock::new(None),
+            lookahead: AtomicBool::new(false),
+            llm: RwLock::new(None),
         })
     }
 
@@ -43,5 +52,14 @@ impl Runtime {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The LLM settings: the host's if it set them, else the environment's.
+    pub fn llm_config(&self) -> crate::llm::LlmConfig {
+        self.llm
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(crate::llm::LlmConfig::from_env)
     }
 }

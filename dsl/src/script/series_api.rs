@@ -123,7 +123,7 @@ pub fn from_array(a: &Array) -> RhaiResult<Series> {
         .map(Series::new)
 }
 
-pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
+pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
     api.engine.register_type_with_name::<Series>("Series");
 
     arith!(api, "+", |a, b| a + b);
@@ -169,12 +169,17 @@ pub fn register(api: &mut Api, _rt: &Arc<Runtime>) {
     });
     api.method("Series", "last", &[], "float", |s: &mut Series| last(s));
     api.getter("Series", "last", "float", |s: &mut Series| last(s));
+    let look = rt.clone();
     api.method(
         "Series",
         "shift",
         &["n: int"],
         "Series",
-        |s: &mut Series, n: INT| -> RhaiResult<Series> {
+        move |s: &mut Series, n: INT| -> RhaiResult<Series> {
+            if n < 0 {
+                look.lookahead
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             if n < 0
                 && let Some(i) = current_bar()
             {

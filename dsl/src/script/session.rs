@@ -21,6 +21,8 @@ pub struct ExecResult {
     pub value: Option<MimeBundle>,
     /// Text for the pager (`?name` / `name?` cells).
     pub page: Option<String>,
+    /// A cell to offer as the next one (`%ai`): the kernel's `set_next_input` payload.
+    pub next_input: Option<String>,
 }
 
 /// The parser's verdict on a cell, for Jupyter's `is_complete`.
@@ -57,6 +59,10 @@ pub struct Session {
     docs: Arc<Docs>,
     sources: Sources,
     cells: usize,
+    /// Every cell run so far with its error, if it failed (what `%ai` tells the model).
+    history: Vec<(String, Option<String>)>,
+    /// The `%ai` conversation so far (so a follow-up edits the previous answer).
+    pub(crate) ai_chat: Vec<crate::llm::client::Message>,
 }
 
 /// Engine limits: generous for real work, each breach a clear error.
@@ -105,6 +111,8 @@ impl Session {
             docs,
             sources: Sources(HashMap::new()),
             cells: 0,
+            history: Vec::new(),
+            ai_chat: Vec::new(),
         }
     }
 
@@ -123,9 +131,32 @@ impl Session {
         engine
     }
 
+    /// A copy of this session to try a cell in: the same variables and cell functions, the same
+    /// data settings, but its own home (so nothing reaches this session's store) and its own
+    /// interrupt flag and outputs.
+    pub fn scratch(&self, home: &std::path::Path) -> Session {
+        let mut cfg = self.runtime.config.clone();
+        cfg.home = home.to_path_buf();
+        let mut s = Session::new(cfg);
+        s.scope = self.scope.clone();
+        s.lib = self.lib.clone();
+        s.cells = self.cells;
+        s
+    }
+
+    /// The cells run so far (oldest first) with the error of each that failed.
+    pub fn history(&self) -> &[(String, Option<String>)] {
+        &self.history
+    }
+
     /// A session configured from the environment.
     pub fn from_env() -> Session {
         Session::new(Config::from_env())
+    }
+
+    /// Sets the LLM settings `llm_decide` (and `%ai`) use instead of the environment's.
+    pub fn set_llm_config(&self, cfg: crate::llm::LlmConfig) {
+        *self.runtime.llm.write().unwrap_or_else(|e| e.into_inner()) = Some(cfg);
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -157,13 +188,21 @@ impl Session {
             return Ok(ExecResult {
                 value: None,
                 page: Some(page),
+                next_input: None,
             });
+        }
+        if let Some(rest) = super::ai::magic(code) {
+            return super::ai::run(self, rest);
         }
         self.cells += 1;
         let name = format!("cell[{}]", self.cells);
         let suppress = code.trim_end().ends_with(';');
         let result = self.run(&name, code);
         self.compact_scope();
+        self.history.push((
+            code.to_string(),
+            result.as_ref().err().map(|e| e.evalue.clone()),
+        ));
         let value = result?;
         if suppress || value.is_unit() {
             return Ok(ExecResult::default());
@@ -177,6 +216,7 @@ impl Session {
         Ok(ExecResult {
             value: last,
             page: None,
+            next_input: None,
         })
     }
 
@@ -308,10 +348,23 @@ impl Session {
         self.lib
             .iter_functions()
             .map(|f| {
+                // Rhai merges consecutive `///` lines into one comment: strip the marker of
+                // every line, not only the first.
                 let doc = f
                     .comments
                     .iter()
-                    .map(|c| c.trim_start_matches('/').trim())
+                    .flat_map(|c| c.lines())
+                    .map(|l| {
+                        let l = l.trim();
+                        l.strip_prefix("///")
+                            .or_else(|| l.strip_prefix("//!"))
+                            .or_else(|| l.strip_prefix("/**"))
+                            .unwrap_or(l)
+                            .trim_end_matches("*/")
+                            .trim_start_matches('*')
+                            .trim()
+                    })
+                    .filter(|l| !l.is_empty())
                     .collect::<Vec<_>>()
                     .join("\n");
                 (

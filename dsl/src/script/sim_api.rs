@@ -782,7 +782,11 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
         s.live
             .as_ref()
             .and_then(|l| l.result.lock().ok()?.clone())
-            .map(|r| ResultValue { result: r, id: None })
+            .map(|r| ResultValue {
+                result: r,
+                id: None,
+                decisions: None,
+            })
             .ok_or_else(|| {
                 rt_err("the report is ready when the simulation has ended in this session (sim.wait() first)")
             })

@@ -16,20 +16,20 @@ pub const MODULES: &[(&str, &str)] = &[
 ];
 
 /// One public function of a module, all its overloads.
-struct StdFn {
+pub struct StdFn {
     /// `std::strategies::sma_cross`.
-    name: String,
+    pub name: String,
     /// One per overload, fewest parameters first: `std::strategies::sma_cross(bars, fast, slow)`.
-    signatures: Vec<String>,
+    pub signatures: Vec<String>,
     /// The doc comment of the overload with the fewest parameters that has one.
-    doc: String,
+    pub doc: String,
 }
 
 /// A module's `//!` doc and its functions in source order.
-struct StdModule {
-    path: &'static str,
-    doc: String,
-    fns: Vec<StdFn>,
+pub struct StdModule {
+    pub path: &'static str,
+    pub doc: String,
+    pub fns: Vec<StdFn>,
 }
 
 /// The docs of the stdlib, for `help()`, completion and inspect.
@@ -148,6 +148,11 @@ pub fn qualified_names() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every module with its functions (empty before the first [`register`]).
+pub fn modules() -> &'static [StdModule] {
+    INDEX.get().map_or(&[], Vec::as_slice)
 }
 
 /// Help for a stdlib function (qualified or bare name), or a module (`std::strategies`,

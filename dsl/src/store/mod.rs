@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 pub mod columns;
+pub mod llm;
 pub mod sim;
 
 const SCHEMA: &str = "

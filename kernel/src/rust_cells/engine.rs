@@ -94,7 +94,11 @@ impl Engine {
             value = Some(b);
         }
         self.serve_public_fns(session, body)?;
-        Ok(ExecResult { value, page: None })
+        Ok(ExecResult {
+            value,
+            page: None,
+            next_input: None,
+        })
     }
 
     fn start(

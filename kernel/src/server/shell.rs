@@ -241,11 +241,16 @@ impl Shell {
                         self.history.set_output(count, value.plain().unwrap_or(""));
                     }
                 }
-                let payload: Vec<Value> = res
+                let mut payload: Vec<Value> = res
                     .page
                     .iter()
                     .map(|p| json!({"source": "page", "data": {"text/plain": p}, "start": 0}))
                     .collect();
+                // `%ai`: the model's cell becomes the next cell, below this one.
+                if let Some(text) = &res.next_input {
+                    payload
+                        .push(json!({"source": "set_next_input", "text": text, "replace": false}));
+                }
                 let reply = json!({"status": "ok", "execution_count": count, "payload": payload,
                     "user_expressions": exprs});
                 (reply, false)

@@ -33,6 +33,8 @@ pub struct CtxState {
     pub orders: Vec<Order>,
     pub cancel: bool,
     atr: HashMap<(usize, usize), Arc<Vec<f64>>>,
+    /// The run's LLM agent, for `llm_decide(ctx, opts)` (set by the loop that runs `on_bar`).
+    pub agent: Option<Arc<super::agent::AgentRun>>,
 }
 
 /// `ctx` in scripts.

@@ -41,6 +41,9 @@ pub const BACKTEST_KEYS: &[&str] = &[
     "to",
     "name",
     "save",
+    "llm",
+    "max_calls",
+    "llm_cache",
 ];
 
 pub const ORDER_KEYS: &[&str] = &[

@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub struct ResultValue {
     pub result: Arc<BacktestResult>,
     pub id: Option<i64>,
+    /// The LLM agent's decisions (`llm_decide`), when the strategy asked a model.
+    pub decisions: Option<Arc<Vec<crate::llm::DecisionRecord>>>,
 }
 
 /// A result's `.stats` map.
@@ -123,6 +125,19 @@ impl Render for ResultValue {
     fn render(&self) -> MimeBundle {
         let r = &self.result;
         let mut text = r.summary();
+        if let Some(d) = &self.decisions {
+            let st = super::agent::decision_stats(d);
+            let v = |k: &str| st.iter().find(|(n, _)| n == k).map_or(0.0, |x| x.1);
+            text.push_str(&format!(
+                "  LLM agent: {} decisions, {} % overruled by the risk layer, {} failed (held), tokens {} in / {} out, est. cost ${:.4}\n",
+                v("llm_decisions"),
+                fmt_num(v("llm_overruled_pct")),
+                v("llm_errors"),
+                v("llm_tokens_in"),
+                v("llm_tokens_out"),
+                v("llm_cost_usd")
+            ));
+        }
         // The store id is left out on purpose: it depends on what ran before, and a rerun of the
         // same notebook must show the same outputs. `r.id` and `backtests()` give it.
         if self.id.is_some() {
