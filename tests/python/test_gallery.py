@@ -55,7 +55,7 @@ def first_difference(want, got):
 
 def test_gallery_has_the_notebooks_the_issue_lists():
     names = [p.name for p in GALLERY]
-    for part in ["quickstart", "ave-bot-config", "multi-timeframe", "portfolio", "parameter-sweep", "simulation"]:
+    for part in ["quickstart", "ave-bot-config", "multi-timeframe", "portfolio", "parameter-sweep", "simulation", "llm-agent", "rust-indicator"]:
         assert any(part in n for n in names), f"no {part} notebook in {names}"
 
 
