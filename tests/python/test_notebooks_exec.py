@@ -109,7 +109,9 @@ PAPERMILL_NOTEBOOKS = [p for p in NOTEBOOKS if not expects_errors(p)]
 @pytest.mark.parametrize("path", PAPERMILL_NOTEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in PAPERMILL_NOTEBOOKS])
 def test_papermill_executes(path, tmp_path, stratbook):
     out = tmp_path / "papermill.ipynb"
-    res = run([tool("papermill"), path, out, "--log-level", "WARNING"])
+    # --cwd: a notebook's relative paths (07-llm-agent's cached answers) are relative to its folder,
+    # where Jupyter and `stratbook run` start the kernel; papermill needs to be told.
+    res = run([tool("papermill"), path, out, "--cwd", path.parent, "--log-level", "WARNING"])
     assert res.returncode == 0, res.stderr
     assert_executed_without_unexpected_errors(load_valid(out))
 
