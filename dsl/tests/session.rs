@@ -364,3 +364,28 @@ fn rhai_functions_and_keywords_complete_and_a_variable_gets_its_type_s_methods()
     let t = s.inspect("xs", 1).unwrap();
     assert!(t.starts_with("xs: array") && t.contains('3'), "{t}");
 }
+
+#[test]
+fn print_and_interpolation_of_tables_show_their_text_not_the_type_name() {
+    let (mut s, out) = session();
+    s.execute(
+        r#"let bars = klines("demo:BTC", "4h", #{ limit: 300 });
+           let r = backtest(bars, std::strategies::sma_cross(bars, 5, 20), #{ save: false });
+           print(r.trades.head(2));
+           print(`${bars}`);
+           print(r);"#,
+    )
+    .unwrap();
+    let o = out.lock().unwrap();
+    let text: String = o
+        .iter()
+        .filter_map(|x| match x {
+            Output::Stream { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(text.contains("entry_price") && text.contains("exit_reason"), "{text}");
+    assert!(text.contains("demo:BTC"), "{text}");
+    assert!(text.contains("n_trades") || text.contains("trades"), "{text}");
+    assert!(!text.lines().any(|l| l.trim() == "Frame" || l.trim() == "Bars"), "{text}");
+}

@@ -59,4 +59,5 @@ pub fn register_all(api: &mut Api, rt: &Arc<Runtime>) {
     config_api::register(api, rt);
     plot_api::register(api, rt);
     rust_api::register(api, rt);
+    render::register_to_string(api.engine);
 }

@@ -24,6 +24,28 @@ pub fn render(v: &Dynamic) -> MimeBundle {
     MimeBundle::text(v.to_string())
 }
 
+/// `print(x)`, string interpolation and `to_string(x)` of a table-like value give its text/plain
+/// rendering (the numbers a reader or a model needs), not the bare type name.
+pub(crate) fn register_to_string(engine: &mut rhai::Engine) {
+    macro_rules! plain_text {
+        ($($t:ty),* $(,)?) => {$(
+            engine.register_fn("to_string", |x: &mut $t| {
+                Render::render(&*x).plain().unwrap_or_default().to_string()
+            });
+            engine.register_fn("to_debug", |x: &mut $t| {
+                Render::render(&*x).plain().unwrap_or_default().to_string()
+            });
+        )*};
+    }
+    plain_text!(
+        crate::bars::Bars,
+        crate::frame::Frame,
+        super::backtest_api::ResultValue,
+        super::backtest_api::StrategyValue,
+        super::sim_api::SimValue,
+    );
+}
+
 fn fmt_float(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.1}")
