@@ -384,8 +384,28 @@ fn print_and_interpolation_of_tables_show_their_text_not_the_type_name() {
             _ => None,
         })
         .collect();
-    assert!(text.contains("entry_price") && text.contains("exit_reason"), "{text}");
+    assert!(
+        text.contains("entry_price") && text.contains("exit_reason"),
+        "{text}"
+    );
     assert!(text.contains("demo:BTC"), "{text}");
-    assert!(text.contains("n_trades") || text.contains("trades"), "{text}");
-    assert!(!text.lines().any(|l| l.trim() == "Frame" || l.trim() == "Bars"), "{text}");
+    assert!(
+        text.contains("n_trades") || text.contains("trades"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim() == "Frame" || l.trim() == "Bars"),
+        "{text}"
+    );
+}
+
+#[test]
+fn error_locations_name_the_execution_count_after_help_requests() {
+    let (mut s, _) = session();
+    s.execute("let x = 1;").unwrap();
+    s.execute("sma?").unwrap();
+    let e = s.execute("x + undefined_name").unwrap_err();
+    assert!(e.traceback.join("\n").contains("cell[3]"), "{e:?}");
 }

@@ -228,7 +228,10 @@ fn execute(session: &mut Session, rust: &mut RustCells, job: ExecJob) {
         });
     }
     let result = match rust_body(&code) {
-        Some(body) => rust.execute(session, body),
+        Some(body) => {
+            session.count_cell();
+            rust.execute(session, body)
+        }
         None => session.execute(&code),
     };
     let expressions = if result.is_ok() {

@@ -90,8 +90,10 @@ fn check_in(s: &Session, cell: &str, home: &std::path::Path) -> Result<(), Strin
                     if !is_new || type_name(&scratch, &v) != "Strategy" {
                         continue;
                     }
+                    // `too_few_trades` is about the data's length, not a wrong strategy: a model
+                    // must not be sent to rewrite a correct answer for it.
                     if let Ok(r) = scratch.execute(&format!(
-                        "lint({name}).map(|w| `warning (${{w.code}}): ${{w.message}}`)"
+                        "lint({name}).filter(|w| w.code != \"too_few_trades\").map(|w| `warning (${{w.code}}): ${{w.message}}`)"
                     )) && let Some(text) = r.value.and_then(|b| b.plain().map(str::to_string))
                         && text != "[]"
                     {
@@ -162,8 +164,10 @@ pub fn run(s: &mut Session, prompt: &str) -> Result<ExecResult, CellError> {
     messages.push(Message::user(user));
     let system = system_prompt(s);
     let cancel = s.interrupt_handle();
-    let mut last: Option<(String, String)> = None; // (cell, explanation)
-    let mut failure: Option<String> = None;
+    // The cell to offer, its explanation and why its check failed (None: it passed). An answer
+    // without a cell keeps the previous one, with that one's own failure.
+    let mut last: Option<(String, String, Option<String>)> = None;
+    let mut no_cell: Option<String> = None;
     for attempt in 0..=MAX_REPAIRS {
         let req = Request {
             system: system.clone(),
@@ -178,7 +182,7 @@ pub fn run(s: &mut Session, prompt: &str) -> Result<ExecResult, CellError> {
         messages.push(Message::assistant(answer.text.clone()));
         let reply = parse_reply(&answer.text);
         let Some(cell) = reply.cell else {
-            failure = Some("the answer held no ```rhai block".into());
+            no_cell = Some("the answer held no ```rhai block".into());
             if attempt < MAX_REPAIRS {
                 messages.push(Message::user(
                     "Answer with the whole cell in one ```rhai fenced block, then a short explanation.",
@@ -187,28 +191,25 @@ pub fn run(s: &mut Session, prompt: &str) -> Result<ExecResult, CellError> {
             continue;
         };
         let verdict = check(s, &cell);
-        last = Some((cell, reply.explanation));
-        match verdict {
-            Ok(()) => {
-                failure = None;
-                break;
-            }
-            Err(e) => {
-                if attempt < MAX_REPAIRS {
-                    messages.push(Message::user(format!(
-                        "Running that cell failed:\n{e}\nFix it and answer with the whole cell in one ```rhai block."
-                    )));
-                }
-                failure = Some(e);
-            }
+        let passed = verdict.is_ok();
+        if let Err(e) = &verdict
+            && attempt < MAX_REPAIRS
+        {
+            messages.push(Message::user(format!(
+                "Running that cell failed:\n{e}\nFix it and answer with the whole cell in one ```rhai block."
+            )));
+        }
+        last = Some((cell, reply.explanation, verdict.err()));
+        if passed {
+            break;
         }
     }
     s.ai_chat = messages;
-    let Some((cell, explanation)) = last else {
+    let Some((cell, explanation, failure)) = last else {
         return Err(ai_error(format!(
             "the model gave no cell after {} tries: {}",
             MAX_REPAIRS + 1,
-            failure.unwrap_or_default()
+            no_cell.unwrap_or_default()
         )));
     };
     let mut md = explanation;

@@ -78,9 +78,28 @@ pub struct Section {
 }
 
 impl Section {
-    pub fn summary(&self) -> &str {
-        self.text.lines().next().unwrap_or("")
+    /// The first paragraph (up to a blank line or the example), on one line.
+    pub fn summary(&self) -> String {
+        first_paragraph(&self.text)
     }
+}
+
+/// The first sentence of `text`'s first paragraph (lines up to a blank line or a code fence,
+/// joined), never cut mid-sentence at a line break.
+pub fn first_paragraph(text: &str) -> String {
+    let para = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty() && !l.starts_with("```"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let b = para.as_bytes();
+    for (i, w) in b.windows(3).enumerate() {
+        if w[0] == b'.' && w[1] == b' ' && (w[2].is_ascii_uppercase() || w[2] == b'`') {
+            return para[..=i].to_string();
+        }
+    }
+    para
 }
 
 struct Source {
@@ -198,6 +217,16 @@ pub fn parse(file: &str, text: &str) -> Result<Page, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_is_the_first_sentence_across_line_breaks() {
+        let text = "Sweeps a grid and returns a frame (one row per combination: the\nparameters, then the stats). More.\n\n```rhai\nx\n```";
+        assert_eq!(
+            first_paragraph(text),
+            "Sweeps a grid and returns a frame (one row per combination: the parameters, then the stats)."
+        );
+        assert_eq!(first_paragraph("Arithmetic.\n\nMore"), "Arithmetic.");
+    }
 
     #[test]
     fn a_page_has_a_title_an_intro_and_sections_with_several_keys() {

@@ -20,8 +20,9 @@ pub struct FnDoc {
 }
 
 impl FnDoc {
-    pub fn summary(&self) -> &str {
-        self.doc.lines().next().unwrap_or("")
+    /// The first paragraph (up to a blank line or the example), on one line.
+    pub fn summary(&self) -> String {
+        super::doc_source::first_paragraph(&self.doc)
     }
 
     /// The full text shown by `help("name")` and inspect.

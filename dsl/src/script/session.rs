@@ -181,9 +181,18 @@ impl Session {
         self.runtime.cancel.clone()
     }
 
+    /// Counts a cell the host ran itself (a `%%rust` cell), so `cell[N]` in later errors stays the
+    /// notebook's execution count.
+    pub fn count_cell(&mut self) {
+        self.cells += 1;
+    }
+
     /// Runs a cell. Variables, functions and closures persist for later cells.
     pub fn execute(&mut self, code: &str) -> Result<ExecResult, CellError> {
         self.runtime.cancel.reset();
+        // Every cell counts, help requests and `%ai` included, so `cell[N]` in an error is the
+        // notebook's execution count.
+        self.cells += 1;
         if let Some(page) = self.pager_request(code) {
             return Ok(ExecResult {
                 value: None,
@@ -194,7 +203,6 @@ impl Session {
         if let Some(rest) = super::ai::magic(code) {
             return super::ai::run(self, rest);
         }
-        self.cells += 1;
         let name = format!("cell[{}]", self.cells);
         let suppress = code.trim_end().ends_with(';');
         let result = self.run(&name, code);
