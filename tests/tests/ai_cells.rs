@@ -209,3 +209,24 @@ fn api_faults_and_a_missing_key_are_clear_errors_without_the_key() {
     assert!(e.evalue.contains("STRATBOOK_LLM_API_KEY"), "{}", e.evalue);
     assert!(!log.lock().unwrap().contains(MOCK_LLM_KEY));
 }
+
+#[test]
+fn a_later_answer_without_a_cell_keeps_the_offered_cell_and_its_own_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockLlm::start();
+    let (mut s, log) = session(dir.path(), &mock);
+    s.execute("let pepe = klines(\"demo:PEPE\", \"1h\", #{ limit: 500 });")
+        .unwrap();
+    mock.push(Reply::text(BROKEN));
+    mock.push(Reply::text("I cannot do better."));
+    mock.push(Reply::text("Still nothing."));
+    let r = ai(&mut s, "%ai an sma cross");
+    assert!(r.next_input.unwrap().contains("sma_crosss"));
+    let out = log.lock().unwrap().clone();
+    assert!(
+        out.contains("still fails its check")
+            && out.contains("sma_crosss")
+            && !out.contains("held no"),
+        "{out}"
+    );
+}
