@@ -40,6 +40,7 @@ const SIM_KEYS: &[&str] = &[
     "interval",
     "resume",
     "clock_speed",
+    "clock_origin",
 ];
 
 /// A simulation started in this process: its control and how it ended.
@@ -327,7 +328,7 @@ fn simulate(
                     "a live simulation cannot be resumed; start a new one (its warm-up reloads the history)",
                 ));
             }
-            Some(Box::new(live_feed(&src, &sim_opts)?))
+            Some(Box::new(live_feed(rt, &src, &sim_opts)?))
         }
         Err(_) => {
             for k in [
@@ -337,6 +338,7 @@ fn simulate(
                 "until",
                 "poll_s",
                 "clock_speed",
+                "clock_origin",
             ] {
                 if sim_opts.contains_key(k) {
                     return Err(rt_err(format!(
@@ -574,13 +576,8 @@ fn span_secs(v: &Dynamic, key: &str) -> RhaiResult<i64> {
 
 /// The live feed `simulate(id, ..)` reads: the demo series continued on a (possibly
 /// accelerated) wall clock.
-fn live_feed(src: &str, o: &Map) -> RhaiResult<LiveFeed> {
-    let Some(name) = src.strip_prefix("demo:") else {
-        return Err(rt_err(format!(
-            "live simulations of AVE tokens ('{src}') are not available yet; the demo feed runs live: simulate(\"demo:BTC\", |bars| strategy(..), #{{ interval: \"1m\", max_duration: \"10m\" }}), and Bars replay: simulate(bars, s)"
-        )));
-    };
-    let synth = crate::data::demo::Synth::demo(name).map_err(sim_err)?;
+fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed> {
+    use crate::data::ids::DataId;
     let interval = match o.get("interval") {
         None => crate::interval::Interval::parse("1m"),
         Some(v) => crate::interval::Interval::parse(
@@ -614,10 +611,14 @@ fn live_feed(src: &str, o: &Map) -> RhaiResult<LiveFeed> {
             x
         }
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let origin = match o.get("clock_origin") {
+        None => crate::sim::live::wall_now().floor() as i64,
+        Some(v) => v
+            .as_int()
+            .map_err(|_| rt_err("clock_origin must be unix seconds (for tests)"))?,
+    };
+    let clock = Clock::new(origin, speed);
+    let now = clock.now().floor() as i64;
     let mut end = None::<i64>;
     if let Some(v) = o.get("max_duration") {
         end = Some(now + span_secs(v, "max_duration")?);
@@ -638,15 +639,58 @@ fn live_feed(src: &str, o: &Map) -> RhaiResult<LiveFeed> {
         }
         end = Some(end.map_or(t, |e| e.min(t)));
     }
-    LiveFeed::new(
-        &format!("demo:{}", synth.profile.name),
-        interval,
-        Box::new(DemoSource(synth)),
-        Clock::new(now, speed),
-        warmup,
-        end,
-    )
-    .map_err(sim_err)
+    match DataId::parse(src).map_err(sim_err)? {
+        DataId::Demo(name) => {
+            if o.contains_key("poll_s") {
+                return Err(rt_err(
+                    "poll_s is for AVE token ids; the demo feed has each bar as soon as it closes",
+                ));
+            }
+            let synth = crate::data::demo::Synth::demo(&name).map_err(sim_err)?;
+            LiveFeed::new(
+                &format!("demo:{}", synth.profile.name),
+                interval,
+                Box::new(DemoSource(synth)),
+                clock,
+                warmup,
+                end,
+                std::time::Duration::ZERO,
+            )
+            .map_err(sim_err)
+        }
+        DataId::Ave(_) => {
+            let wire = crate::data::ids::parse_ave(src).map_err(sim_err)?.wire();
+            // At most one request per poll, never faster than the plan's rate limit.
+            let floor = 1.0 / rt.config.requests_per_second().max(0.001);
+            let poll_s = match o.get("poll_s") {
+                None => 60.0,
+                Some(v) => v
+                    .as_float()
+                    .or_else(|_| v.as_int().map(|i| i as f64))
+                    .ok()
+                    .filter(|x| *x > 0.0)
+                    .ok_or_else(|| rt_err("poll_s must be a positive number of seconds"))?,
+            };
+            let poll = std::time::Duration::from_secs_f64((poll_s / speed).max(floor));
+            let client = crate::data::service::DataService::new(rt.config.clone())
+                .client("live klines")
+                .map_err(sim_err)?;
+            let source = crate::sim::live::AveSource {
+                client,
+                path: format!("{}{wire}", crate::data::ids::Kind::Token.path()),
+            };
+            LiveFeed::new(
+                &wire,
+                interval,
+                Box::new(source),
+                clock,
+                warmup.min(1000),
+                end,
+                poll,
+            )
+            .map_err(sim_err)
+        }
+    }
 }
 
 /// A replay computes `|bars| strategy(..)` once on its whole input. That equals recomputing it on

@@ -14,34 +14,44 @@ use crate::data::demo::Synth;
 use crate::data::resample::bucket_start;
 use crate::error::Result;
 use crate::interval::Interval;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Wall-clock time, optionally accelerated (`speed` simulated seconds per real second: tests and
-/// demos only; a live simulation of a real market runs at 1).
+/// Wall-clock time, optionally accelerated: it reads `origin + (wall - origin) * speed`, so two
+/// processes given the same origin and speed (a simulation and the mock AVE server in tests)
+/// agree on the time. `speed` above 1 is for tests and demos; a real market runs at 1.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
-    start_real: Instant,
-    start: i64,
+    origin: f64,
     speed: f64,
 }
 
+/// Unix seconds now (fractional).
+pub fn wall_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 impl Clock {
-    /// A clock reading `start` (unix seconds) now, running `speed` times faster than real time.
-    pub fn new(start: i64, speed: f64) -> Clock {
+    /// A clock that reads `origin` at wall time `origin` and runs `speed` times faster.
+    pub fn new(origin: i64, speed: f64) -> Clock {
         Clock {
-            start_real: Instant::now(),
-            start,
+            origin: origin as f64,
             speed: speed.max(1e-9),
         }
     }
     /// The current time (unix seconds, fractional).
     pub fn now(&self) -> f64 {
-        self.start as f64 + self.start_real.elapsed().as_secs_f64() * self.speed
+        self.origin + (wall_now() - self.origin) * self.speed
     }
     /// Real time until the clock reads `t` (zero when it already has).
     pub fn until(&self, t: i64) -> Duration {
         let left = (t as f64 - self.now()) / self.speed;
         Duration::from_secs_f64(left.max(0.0))
+    }
+    pub fn speed(&self) -> f64 {
+        self.speed
     }
 }
 
@@ -79,6 +89,15 @@ pub struct LiveFeed {
     end: Option<i64>,
     /// History bars before the first live one.
     pub warmup: usize,
+    /// Real time between two requests to the source (zero: ask as soon as a bar closes).
+    poll: Duration,
+    next_poll: Instant,
+    /// Fetched closed bars not yet stepped, ascending.
+    queue: VecDeque<Candle>,
+    /// Failed requests in a row.
+    failures: u32,
+    /// (time on the clock, message) of feed events not yet recorded: gaps and recoveries.
+    events: Vec<(i64, String)>,
 }
 
 impl LiveFeed {
@@ -91,6 +110,7 @@ impl LiveFeed {
         clock: Clock,
         warmup: usize,
         end: Option<i64>,
+        poll: Duration,
     ) -> Result<LiveFeed> {
         let step = interval.seconds();
         let forming = bucket_start(interval, clock.now().floor() as i64);
@@ -112,6 +132,11 @@ impl LiveFeed {
             bars,
             next_open: forming,
             end,
+            poll,
+            next_poll: Instant::now(),
+            queue: VecDeque::new(),
+            failures: 0,
+            events: Vec::new(),
         })
     }
 
@@ -119,6 +144,12 @@ impl LiveFeed {
     /// accelerated).
     pub fn describe(&self) -> String {
         let mut d = format!("live {} {}", self.id, self.interval.name());
+        if !self.poll.is_zero() {
+            d.push_str(&format!(
+                " (REST, polled every {:.0} s)",
+                self.poll.as_secs_f64() * self.clock.speed
+            ));
+        }
         if self.clock.speed != 1.0 {
             d.push_str(&format!(" (clock x{})", self.clock.speed));
         }
@@ -131,31 +162,87 @@ impl LiveFeed {
     }
 }
 
+impl LiveFeed {
+    /// Asks the source for every bar closed since the last one it gave; a failure is recorded
+    /// as a gap event and retried with a growing backoff, and the bars are caught up in order
+    /// when the source answers again.
+    fn poll(&mut self, closed_hi: i64) {
+        let step = self.interval.seconds();
+        let now = self.clock.now();
+        match self.source.bars(self.interval, self.next_open, closed_hi) {
+            Ok(mut got) => {
+                got.retain(|c| c.time >= self.next_open && (c.time + step) as f64 <= now);
+                got.sort_by_key(|c| c.time);
+                got.dedup_by_key(|c| c.time);
+                if self.failures > 0 {
+                    self.events.push((
+                        now as i64,
+                        format!(
+                            "feed recovered after {} failed request(s); {} closed bar(s) caught up in order",
+                            self.failures,
+                            got.len()
+                        ),
+                    ));
+                }
+                self.failures = 0;
+                if let Some(last) = got.last() {
+                    self.next_open = last.time + step;
+                }
+                self.queue.extend(got);
+                self.next_poll = Instant::now() + self.poll;
+            }
+            Err(e) => {
+                self.failures += 1;
+                let wait = self
+                    .poll
+                    .max(Duration::from_millis(250))
+                    .saturating_mul(1 << (self.failures - 1).min(6))
+                    .min(Duration::from_secs(300));
+                self.events.push((
+                    now as i64,
+                    format!(
+                        "gap: the data feed failed ({e}); retrying in {:.1} s, missed bars will be caught up",
+                        wait.as_secs_f64()
+                    ),
+                ));
+                self.next_poll = Instant::now() + wait;
+            }
+        }
+    }
+}
+
 impl Feed for LiveFeed {
     fn next_step(&mut self, present: &mut Vec<Present>) -> Next {
         let step = self.interval.seconds();
-        let close = self.next_open + step;
-        if self.end.is_some_and(|e| close > e) {
-            return Next::End;
+        if self.queue.is_empty() {
+            if self.end.is_some_and(|e| self.next_open + step > e) {
+                return Next::End;
+            }
+            let now = self.clock.now();
+            let close = self.next_open + step;
+            if (close as f64) > now {
+                let wait = self.clock.until(close);
+                let wait = match self.end {
+                    Some(e) => wait.min(self.clock.until(e)),
+                    None => wait,
+                };
+                return Next::Wait(wait);
+            }
+            let t = Instant::now();
+            if t < self.next_poll {
+                return Next::Wait(self.next_poll - t);
+            }
+            // The last bar closed on the clock (and within `end`).
+            let mut hi = bucket_start(self.interval, now.floor() as i64) - step;
+            if let Some(e) = self.end {
+                hi = hi.min(e - step);
+            }
+            self.poll(hi);
+            if self.queue.is_empty() {
+                return Next::Wait(Duration::ZERO);
+            }
         }
-        if (close as f64) > self.clock.now() {
-            let wait = self.clock.until(close);
-            let wait = match self.end {
-                Some(e) => wait.min(self.clock.until(e)),
-                None => wait,
-            };
-            return Next::Wait(wait);
-        }
-        let got = match self
-            .source
-            .bars(self.interval, self.next_open, self.next_open)
-        {
-            Ok(b) => b,
-            Err(_) => return Next::Wait(Duration::from_millis(200)),
-        };
-        let Some(c) = got.into_iter().find(|c| c.time == self.next_open) else {
-            // No bar for this interval (no trade): nothing to step.
-            self.next_open = close;
+        let Some(c) = self.queue.pop_front() else {
             return Next::Wait(Duration::ZERO);
         };
         self.candles.push(c);
@@ -163,11 +250,9 @@ impl Feed for LiveFeed {
             Ok(b) => self.bars = b,
             Err(_) => {
                 self.candles.pop();
-                self.next_open = close;
                 return Next::Wait(Duration::ZERO);
             }
         }
-        self.next_open = close;
         present.clear();
         present.push(Present {
             asset: 0,
@@ -177,5 +262,46 @@ impl Feed for LiveFeed {
     }
     fn bars(&self) -> Vec<&Bars> {
         vec![&self.bars]
+    }
+    fn take_events(&mut self) -> Vec<(i64, String, String)> {
+        self.events
+            .drain(..)
+            .map(|(t, m)| (t, self.id.clone(), m))
+            .collect()
+    }
+}
+
+/// AVE klines polled over REST through the data service's client (its pacing, retries and
+/// `Retry-After` handling); what still fails after those becomes a gap event.
+pub struct AveSource {
+    pub client: std::sync::Arc<crate::data::client::AveClient>,
+    /// `/v2/klines/token/<wire id>`.
+    pub path: String,
+}
+
+impl BarSource for AveSource {
+    fn bars(&mut self, interval: Interval, from: i64, to: i64) -> Result<Vec<Candle>> {
+        use crate::data::client::{Request, block_on};
+        let step = interval.seconds();
+        let n = ((to - from) / step + 1).clamp(1, 1000);
+        let from = from.max(to - (n - 1) * step);
+        let query = vec![
+            ("interval".to_string(), interval.minutes().to_string()),
+            ("from_time".to_string(), from.to_string()),
+            ("to_time".to_string(), (to + step - 1).to_string()),
+            ("limit".to_string(), n.to_string()),
+        ];
+        let data = block_on(self.client.call(&self.path, &Request::Get(query), None))?;
+        let mut bars = crate::data::wire::klines(&data).map_err(|why| {
+            crate::error::DslError::data(format!(
+                "AVE sent malformed klines for {}: {why}",
+                self.path
+            ))
+        })?;
+        bars.retain(|c| c.time >= from && c.time <= to);
+        Ok(bars)
+    }
+    fn source(&self) -> Source {
+        Source::Ave
     }
 }

@@ -117,6 +117,11 @@ pub trait Feed {
     fn next_step(&mut self, present: &mut Vec<Present>) -> Next;
     /// The bars tables, indexed by asset, holding every bar up to the current step.
     fn bars(&self) -> Vec<&Bars>;
+    /// Feed events since the last call, (time, token, message): a live feed's gaps and
+    /// recoveries, recorded in `sim_signals` with action `gap`.
+    fn take_events(&mut self) -> Vec<(i64, String, String)> {
+        Vec::new()
+    }
 }
 
 /// Historical bars, stepped as the backtest clock steps them (the union of the timestamps).
@@ -317,7 +322,15 @@ pub fn run(
                 }
             }
         }
-        let t = match feed.next_step(&mut present) {
+        let next = feed.next_step(&mut present);
+        let events = feed.take_events();
+        if !events.is_empty() {
+            for (time, token, message) in events {
+                sink.batch.events.push((sink.step, time, token, message));
+            }
+            flush(store, s, &mut sink, shown)?;
+        }
+        let t = match next {
             Next::Bar(t) => t,
             Next::End => break Outcome::Finished,
             Next::Wait(d) => {
@@ -363,7 +376,11 @@ fn flush(
     sink: &mut SimSink,
     shown: &mut dyn FnMut(&Batch),
 ) -> Result<()> {
-    if sink.batch.is_empty() && sink.batch.signals.is_empty() && sink.batch.fills.is_empty() {
+    if sink.batch.is_empty()
+        && sink.batch.signals.is_empty()
+        && sink.batch.fills.is_empty()
+        && sink.batch.events.is_empty()
+    {
         return store.heartbeat(s.id);
     }
     store.commit(s.id, &s.tokens, &sink.batch)?;
