@@ -62,6 +62,13 @@ fn a_demo_live_feed_steps_closed_bars_and_recomputes_signals_without_look_ahead(
     .expect("live simulation");
     let st = s.execute("sm.status").unwrap().value.unwrap();
     assert_eq!(st.plain(), Some("\"finished\""));
+    // The report and stats cover the live bars (the warm-up history is not traded).
+    let n = s
+        .execute("let rep = sm.report(); sm.stats.final_equity == rep.stats.final_equity && rep.equity.len() == sm.equity().len()")
+        .unwrap()
+        .value
+        .unwrap();
+    assert_eq!(n.plain(), Some("true"));
     let id = match s
         .variable("sm")
         .unwrap()

@@ -1,7 +1,8 @@
 //! The simulation tables of the store (same database as the backtests): `simulations` (one row
 //! per simulation: name, status, config, strategy source, data provenance, heartbeat, progress,
-//! final stats), `sim_signals` (the platforms' columns: action buy / sell / hold / halt, or `gap` for a live feed event, token,
-//! price, confidence, reasoning, executed, time), `sim_fills`, `sim_trades` and `sim_equity`
+//! final stats), `sim_signals` (the platforms' columns: action buy / sell / hold / halt, or
+//! `gap` for a live feed event, token, price, confidence, reasoning, executed, time),
+//! `sim_fills`, `sim_trades` and `sim_equity`
 //! (the equity curve in chunks, one column blob per commit, see [`super::columns`]).
 //!
 //! [`SimStore::commit`] writes whole bars only, and all of a batch's rows with the progress
