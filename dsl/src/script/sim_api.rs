@@ -611,13 +611,14 @@ fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed> {
             x
         }
     };
-    let origin = match o.get("clock_origin") {
-        None => crate::sim::live::wall_now().floor() as i64,
-        Some(v) => v
-            .as_int()
-            .map_err(|_| rt_err("clock_origin must be unix seconds (for tests)"))?,
+    let clock = match o.get("clock_origin") {
+        None => Clock::starting_now(speed),
+        Some(v) => Clock::new(
+            v.as_int()
+                .map_err(|_| rt_err("clock_origin must be unix seconds (for tests)"))?,
+            speed,
+        ),
     };
-    let clock = Clock::new(origin, speed);
     let now = clock.now().floor() as i64;
     let mut end = None::<i64>;
     if let Some(v) = o.get("max_duration") {
