@@ -74,6 +74,21 @@ struct St {
     faults: Mutex<VecDeque<(String, Fault)>>,
     extra_points: AtomicBool,
     gap_every: AtomicU64,
+    /// (origin, speed): the mock's time is `origin + (wall - origin) * speed` (see `set_clock`).
+    clock: Mutex<Option<(f64, f64)>>,
+}
+
+impl St {
+    /// The mock's current time: the wall clock, or the accelerated one.
+    fn now(&self) -> i64 {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        match *self.clock.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((origin, speed)) => (origin + (wall - origin) * speed).floor() as i64,
+            None => wall.floor() as i64,
+        }
+    }
 }
 
 /// A running mock. Dropping it stops the server.
@@ -101,6 +116,7 @@ impl MockAve {
             faults: Mutex::new(VecDeque::new()),
             extra_points: AtomicBool::new(true),
             gap_every: AtomicU64::new(0),
+            clock: Mutex::new(None),
         });
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
@@ -190,6 +206,13 @@ impl MockAve {
     }
 
     /// Drops roughly one bar in `n` (no trades that minute); 0 (the default) drops none.
+    /// Runs the mock on an accelerated clock: its time reads `origin + (wall - origin) * speed`,
+    /// so bars appear (the forming one included, as AVE sends it) as that time advances. A
+    /// simulation given the same `clock_origin` and `clock_speed` agrees on the time.
+    pub fn set_clock(&self, origin: i64, speed: f64) {
+        *self.st.clock.lock().unwrap_or_else(|e| e.into_inner()) = Some((origin as f64, speed));
+    }
+
     pub fn set_gap_every(&self, n: u64) {
         self.st.gap_every.store(n, Ordering::SeqCst);
     }
@@ -341,7 +364,7 @@ fn klines(st: &St, id: &str, q: &HashMap<String, String>, old: bool) -> (u16, Va
             err_body("BadRequestError", "\"limit\" must be at most 1000"),
         );
     }
-    let now = now_secs();
+    let now = st.now();
     let to = num("to_time")
         .map(|t| if t > 100_000_000_000 { t / 1000 } else { t })
         .unwrap_or(now)

@@ -14,12 +14,16 @@ use crate::data::config::Config;
 use crate::display::{MimeBundle, Render};
 use crate::frame::{Column, Frame};
 use crate::script::runtime::Runtime;
-use crate::sim::{Control, Pace, ReplayFeed, Request, Setup};
+use crate::sim::live::{Clock, DemoSource, LiveFeed};
+use crate::sim::{Control, Feed, Pace, ReplayFeed, Request, Setup};
 use crate::store::columns::Col;
 use crate::store::sim::{NewSim, SimRow, SimStore, SimTable};
 use crate::strategy::ave_config::BotLogic;
 use crate::strategy::{BarLogic, Signals, StrategyOptions};
-use rhai::{Dynamic, FnPtr, GlobalRuntimeState, INT, Map, NativeCallContext};
+use rhai::{
+    Caches, Dynamic, EvalAltResult, EvalContext, FnArgsVec, FnPtr, GlobalRuntimeState, INT, Map,
+    NativeCallContext, Scope,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -35,6 +39,8 @@ const SIM_KEYS: &[&str] = &[
     "until",
     "interval",
     "resume",
+    "clock_speed",
+    "clock_origin",
 ];
 
 /// A simulation started in this process: its control and how it ended.
@@ -64,6 +70,76 @@ enum Plan {
     Signals(Signals),
     Bot(Box<BotLogic>),
     Script(FnPtr, bool),
+    /// `|bars| strategy(..)` recomputed on a live feed's growing bars.
+    Recompute(FnPtr),
+}
+
+/// Where a simulation's bars come from, moved onto its thread.
+enum FeedSpec {
+    Replay(Vec<Bars>),
+    Live(Box<LiveFeed>),
+}
+
+/// A vectorized strategy on a live feed: when a bar closes, `|bars| strategy(..)` is called
+/// again on every bar so far (history included) and the signals at the new bar decide. The bars
+/// end at the last closed bar, so nothing can look ahead. Cost: one whole recompute per bar,
+/// O(bars so far); a day of 1m bars after a 200-bar warm-up is under 2 000 rows a call.
+struct RecomputeLogic<'a> {
+    engine: &'a rhai::Engine,
+    global: GlobalRuntimeState,
+    caches: Caches,
+    scope: Scope<'static>,
+    f: FnPtr,
+    sig: Option<Signals>,
+    len: usize,
+    error: Option<Box<EvalAltResult>>,
+}
+
+impl RecomputeLogic<'_> {
+    fn recompute(&mut self, bars: &Bars) -> RhaiResult<Option<Signals>> {
+        let mut args: Vec<Dynamic> = self.f.curry().to_vec();
+        args.push(Dynamic::from(bars.clone()));
+        let mut refs: FnArgsVec<&mut Dynamic> = args.iter_mut().collect();
+        let v = EvalContext::new(
+            self.engine,
+            &mut self.global,
+            &mut self.caches,
+            &mut self.scope,
+            None,
+        )
+        .call_fn_raw(self.f.fn_name(), false, false, &mut refs)?;
+        let sv = v
+            .read_lock::<StrategyValue>()
+            .map(|s| s.clone())
+            .ok_or_else(|| {
+                rt_err(format!(
+                    "the function given to simulate must return strategy(..), not {}",
+                    v.type_name()
+                ))
+            })?;
+        signals_for(&sv, bars, None)
+    }
+}
+
+impl BarLogic for RecomputeLogic<'_> {
+    fn on_bar(&mut self, ctx: &mut crate::strategy::Ctx<'_>) -> crate::error::Result<()> {
+        if self.sig.is_none() || ctx.bars.len() != self.len {
+            match self.recompute(ctx.bars) {
+                Ok(sig) => {
+                    self.sig = sig;
+                    self.len = ctx.bars.len();
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return Err(crate::error::DslError::invalid("the strategy failed"));
+                }
+            }
+        }
+        match &mut self.sig {
+            Some(sig) => sig.on_bar(ctx),
+            None => Ok(()),
+        }
+    }
 }
 
 fn sim_err(e: impl std::fmt::Display) -> Box<rhai::EvalAltResult> {
@@ -240,14 +316,63 @@ fn simulate(
             Pace::PerSecond(x)
         }
     };
-    if source.is_string() {
-        return Err(rt_err(
-            "live simulations (a token id with interval) are not available yet; pass Bars for a replay: simulate(bars, s, #{ speed: \"max\" })",
-        ));
-    }
-    let all = read_bars(source)?;
+    let live = match source.clone().into_string() {
+        Ok(src) => {
+            if sim_opts.contains_key("speed") {
+                return Err(rt_err(
+                    "speed paces replays; a live feed runs on its clock (clock_speed accelerates the demo clock, for tests and demos)",
+                ));
+            }
+            if sim_opts.contains_key("resume") {
+                return Err(rt_err(
+                    "a live simulation cannot be resumed; start a new one (its warm-up reloads the history)",
+                ));
+            }
+            Some(Box::new(live_feed(rt, &src, &sim_opts)?))
+        }
+        Err(_) => {
+            for k in [
+                "interval",
+                "warmup",
+                "max_duration",
+                "until",
+                "poll_s",
+                "clock_speed",
+                "clock_origin",
+            ] {
+                if sim_opts.contains_key(k) {
+                    return Err(rt_err(format!(
+                        "{k} is an option of live feeds (simulate(\"demo:BTC\", s, #{{ interval: \"1m\", {k}: .. }})); a replay of Bars takes speed, name and resume"
+                    )));
+                }
+            }
+            None
+        }
+    };
+    let pace = if live.is_some() { Pace::Clock } else { pace };
+    let all: Vec<Bars> = match &live {
+        Some(f) => f.bars().into_iter().cloned().collect(),
+        None => read_bars(source)?,
+    };
+    let mut factory: Option<FnPtr> = None;
     let strats: Vec<StrategyValue> = match read_strategy(strat)? {
         StratInput::One(s) => vec![*s],
+        StratInput::Factory(f) if live.is_some() => {
+            // Called again on the growing bars as each one closes (see `RecomputeLogic`); this
+            // first call on the warm-up history checks it returns a strategy.
+            let v: Dynamic = f.call_within_context(nctx, (all[0].clone(),))?;
+            let first = v
+                .read_lock::<StrategyValue>()
+                .map(|s| s.clone())
+                .ok_or_else(|| {
+                    rt_err(format!(
+                        "the function given to simulate must return strategy(..), not {}",
+                        v.type_name()
+                    ))
+                })?;
+            factory = Some(f);
+            vec![first]
+        }
         StratInput::Factory(f) => all
             .iter()
             .map(|b| {
@@ -280,6 +405,24 @@ fn simulate(
     let mut plans = Vec::new();
     let mut kind = "vectorized";
     for (k, s) in strats.iter().enumerate() {
+        if live.is_some() && s.on_bar.is_none() {
+            match (&factory, &s.bot) {
+                (Some(f), None) => {
+                    plans.push(Plan::Recompute(f.clone()));
+                    continue;
+                }
+                (_, Some(_)) => {
+                    return Err(rt_err(
+                        "AVE bot configs do not run on live feeds yet; replay them on Bars: simulate(bars, strategy_from_config(..))",
+                    ));
+                }
+                (None, None) => {
+                    return Err(rt_err(
+                        "a live feed grows bar by bar, so its signals must be recomputed: pass a function, simulate(\"demo:BTC\", |bars| strategy(#{ entry: .. }), #{ .. }), or an on_bar strategy",
+                    ));
+                }
+            }
+        }
         if let Some(bot) = &s.bot {
             let mine: Vec<&Bars> = if strats.len() == 1 {
                 all.iter().collect()
@@ -346,7 +489,9 @@ fn simulate(
             (id, row.steps)
         }
         None => {
-            let source_desc = if all.len() == 1 {
+            let source_desc = if let Some(f) = &live {
+                f.describe()
+            } else if all.len() == 1 {
                 format!("replay of {}", tokens[0])
             } else {
                 format!("replay of {}", tokens.join(", "))
@@ -364,6 +509,10 @@ fn simulate(
             (id, 0)
         }
     };
+    let feed = match live {
+        Some(f) => FeedSpec::Live(f),
+        None => FeedSpec::Replay(all),
+    };
     let live = Arc::new(Running::default());
     running().lock().map_err(sim_err)?.insert(id, live.clone());
     let global = nctx.global_runtime_state().clone();
@@ -374,7 +523,7 @@ fn simulate(
         .name(format!("sim-{id}"))
         .spawn(move || {
             let r = run_thread(
-                id, store, all, plans, opts_v, cfg, tokens, pace, skip, config, global, &l,
+                id, store, feed, plans, opts_v, cfg, tokens, pace, skip, config, global, &l,
             );
             if let Ok(mut d) = l.done.lock() {
                 *d = Some(r);
@@ -389,6 +538,160 @@ fn simulate(
         db,
         live: Some(live),
     })
+}
+
+/// A duration: seconds as a number, or `"90s"`, `"10m"`, `"2h"`, `"1d"`.
+fn span_secs(v: &Dynamic, key: &str) -> RhaiResult<i64> {
+    let bad = || {
+        rt_err(format!(
+            "{key} must be seconds (e.g. 600) or a duration such as \"10m\", \"2h\", \"1d\""
+        ))
+    };
+    if let Ok(n) = v.as_int() {
+        return if n > 0 { Ok(n) } else { Err(bad()) };
+    }
+    if let Ok(x) = v.as_float() {
+        return if x > 0.0 {
+            Ok(x.ceil() as i64)
+        } else {
+            Err(bad())
+        };
+    }
+    let s = v.clone().into_string().map_err(|_| bad())?;
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(bad()),
+    };
+    if n.is_nan() || n <= 0.0 {
+        return Err(bad());
+    }
+    Ok((n * mult).ceil() as i64)
+}
+
+/// The live feed `simulate(id, ..)` reads: the demo series continued on a (possibly
+/// accelerated) wall clock.
+fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed> {
+    use crate::data::ids::DataId;
+    let interval = match o.get("interval") {
+        None => crate::interval::Interval::parse("1m"),
+        Some(v) => crate::interval::Interval::parse(
+            &v.clone()
+                .into_string()
+                .map_err(|_| rt_err("interval must be a string such as \"1m\" or \"1h\""))?,
+        ),
+    }
+    .map_err(sim_err)?;
+    let warmup = match o.get("warmup") {
+        None => 200,
+        Some(v) => match v.as_int() {
+            Ok(n) if (0..=100_000).contains(&n) => n as usize,
+            _ => return Err(rt_err("warmup must be a number of bars from 0 to 100000")),
+        },
+    };
+    let speed = match o.get("clock_speed") {
+        None => 1.0,
+        Some(v) => {
+            let x = v
+                .as_float()
+                .or_else(|_| v.as_int().map(|i| i as f64))
+                .map_err(|_| {
+                    rt_err("clock_speed must be a positive number (simulated seconds per second)")
+                })?;
+            if !(x > 0.0 && x <= 1e6) {
+                return Err(rt_err(
+                    "clock_speed must be a positive number up to 1000000",
+                ));
+            }
+            x
+        }
+    };
+    let clock = match o.get("clock_origin") {
+        None => Clock::starting_now(speed),
+        Some(v) => Clock::new(
+            v.as_int()
+                .map_err(|_| rt_err("clock_origin must be unix seconds (for tests)"))?,
+            speed,
+        ),
+    };
+    let now = clock.now().floor() as i64;
+    let mut end = None::<i64>;
+    if let Some(v) = o.get("max_duration") {
+        end = Some(now + span_secs(v, "max_duration")?);
+    }
+    if let Some(v) = o.get("until") {
+        let t = match v.as_int() {
+            Ok(t) => t,
+            Err(_) => crate::time::parse_time(&v.clone().into_string().map_err(|_| {
+                rt_err("until must be a time: unix seconds or \"YYYY-MM-DD HH:MM\" (UTC)")
+            })?)
+            .map_err(sim_err)?,
+        };
+        if t <= now {
+            return Err(rt_err(format!(
+                "until ({}) has already passed",
+                crate::time::format_time(t)
+            )));
+        }
+        end = Some(end.map_or(t, |e| e.min(t)));
+    }
+    match DataId::parse(src).map_err(sim_err)? {
+        DataId::Demo(name) => {
+            if o.contains_key("poll_s") {
+                return Err(rt_err(
+                    "poll_s is for AVE token ids; the demo feed has each bar as soon as it closes",
+                ));
+            }
+            let synth = crate::data::demo::Synth::demo(&name).map_err(sim_err)?;
+            LiveFeed::new(
+                &format!("demo:{}", synth.profile.name),
+                interval,
+                Box::new(DemoSource(synth)),
+                clock,
+                warmup,
+                end,
+                std::time::Duration::ZERO,
+            )
+            .map_err(sim_err)
+        }
+        DataId::Ave(_) => {
+            let wire = crate::data::ids::parse_ave(src).map_err(sim_err)?.wire();
+            // At most one request per poll, never faster than the plan's rate limit.
+            let floor = 1.0 / rt.config.requests_per_second().max(0.001);
+            let poll_s = match o.get("poll_s") {
+                None => 60.0,
+                Some(v) => v
+                    .as_float()
+                    .or_else(|_| v.as_int().map(|i| i as f64))
+                    .ok()
+                    .filter(|x| *x > 0.0)
+                    .ok_or_else(|| rt_err("poll_s must be a positive number of seconds"))?,
+            };
+            let poll = std::time::Duration::from_secs_f64((poll_s / speed).max(floor));
+            let client = crate::data::service::DataService::new(rt.config.clone())
+                .client("live klines")
+                .map_err(sim_err)?;
+            let source = crate::sim::live::AveSource {
+                client,
+                path: format!("{}{wire}", crate::data::ids::Kind::Token.path()),
+            };
+            LiveFeed::new(
+                &wire,
+                interval,
+                Box::new(source),
+                clock,
+                warmup.min(1000),
+                end,
+                poll,
+            )
+            .map_err(sim_err)
+        }
+    }
 }
 
 /// A replay computes `|bars| strategy(..)` once on its whole input. That equals recomputing it on
@@ -459,7 +762,7 @@ fn strategy_source(strat: &Dynamic) -> String {
 fn run_thread(
     id: i64,
     mut store: SimStore,
-    bars: Vec<Bars>,
+    feed: FeedSpec,
     plans: Vec<Plan>,
     opts: Vec<StrategyOptions>,
     cfg: crate::backtest::BacktestConfig,
@@ -472,11 +775,12 @@ fn run_thread(
 ) -> Result<(), String> {
     let engine = plans
         .iter()
-        .any(|p| matches!(p, Plan::Script(..)))
+        .any(|p| matches!(p, Plan::Script(..) | Plan::Recompute(..)))
         .then(|| super::session::Session::worker_engine(config));
     let mut sig = Vec::new();
     let mut bots = Vec::new();
     let mut scripts = Vec::new();
+    let mut recomputes = Vec::new();
     for p in plans {
         match p {
             Plan::Signals(s) => sig.push(s),
@@ -486,6 +790,20 @@ fn run_thread(
                     scripts.push(ScriptLogic::with_engine(e, &global, f, interpret));
                 }
             }
+            Plan::Recompute(f) => {
+                if let Some(e) = &engine {
+                    recomputes.push(RecomputeLogic {
+                        engine: e,
+                        global: global.clone(),
+                        caches: Caches::new(),
+                        scope: Scope::new(),
+                        f,
+                        sig: None,
+                        len: 0,
+                        error: None,
+                    });
+                }
+            }
         }
     }
     let mut logics: Vec<&mut dyn BarLogic> = Vec::new();
@@ -493,6 +811,9 @@ fn run_thread(
         logics.push(l);
     }
     for l in &mut scripts {
+        logics.push(l);
+    }
+    for l in &mut recomputes {
         logics.push(l);
     }
     for l in &mut bots {
@@ -505,11 +826,22 @@ fn run_thread(
         cfg: &cfg,
         pace,
         skip,
+        first_bar: match &feed {
+            FeedSpec::Live(f) => f.warmup,
+            FeedSpec::Replay(_) => 0,
+        },
     };
-    let refs: Vec<&Bars> = bars.iter().collect();
-    let mut feed = ReplayFeed::new(refs);
+    let (bars, mut live_feed) = match feed {
+        FeedSpec::Replay(b) => (b, None),
+        FeedSpec::Live(f) => (Vec::new(), Some(f)),
+    };
+    let mut replay = ReplayFeed::new(bars.iter().collect());
+    let feed: &mut dyn Feed = match &mut live_feed {
+        Some(f) => &mut **f,
+        None => &mut replay,
+    };
     let ran = crate::sim::run(
-        &mut feed,
+        feed,
         &mut logics,
         &setup,
         &mut store,
@@ -519,6 +851,7 @@ fn run_thread(
     let script_err = scripts
         .iter_mut()
         .find_map(|l| l.error.take())
+        .or_else(|| recomputes.iter_mut().find_map(|l| l.error.take()))
         .map(|e| e.to_string());
     match ran {
         Ok((outcome, result)) => {

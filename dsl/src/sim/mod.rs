@@ -27,6 +27,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod live;
+
 /// A max-speed replay commits at least this often (milliseconds).
 pub const MAX_BATCH_MS: u64 = 100;
 
@@ -37,6 +39,19 @@ pub enum Pace {
     Max,
     /// Bars per second.
     PerSecond(f64),
+    /// A live feed's clock sets the pace; every bar is committed as it closes.
+    Clock,
+}
+
+/// What a feed has next.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Next {
+    /// A step at this time (the tokens with a bar closed at it are in `present`).
+    Bar(i64),
+    /// No bar has closed yet: ask again within this long.
+    Wait(Duration),
+    /// The end of the data (a replay's last bar, a live feed's `max_duration` or `until`).
+    End,
 }
 
 /// What the owner of a simulation asks its loop to do (checked at every step).
@@ -98,10 +113,15 @@ impl Control {
 
 /// One step: its time and the tokens with a closed bar at it.
 pub trait Feed {
-    /// The next step, or `None` at the end of the data.
-    fn next_step(&mut self, present: &mut Vec<Present>) -> Option<i64>;
+    /// The next step, a wait for one, or the end of the data.
+    fn next_step(&mut self, present: &mut Vec<Present>) -> Next;
     /// The bars tables, indexed by asset, holding every bar up to the current step.
     fn bars(&self) -> Vec<&Bars>;
+    /// Feed events since the last call, (time, token, message): a live feed's gaps and
+    /// recoveries, recorded in `sim_signals` with action `gap`.
+    fn take_events(&mut self) -> Vec<(i64, String, String)> {
+        Vec::new()
+    }
 }
 
 /// Historical bars, stepped as the backtest clock steps them (the union of the timestamps).
@@ -118,13 +138,16 @@ impl<'a> ReplayFeed<'a> {
 }
 
 impl Feed for ReplayFeed<'_> {
-    fn next_step(&mut self, present: &mut Vec<Present>) -> Option<i64> {
-        let t = self
+    fn next_step(&mut self, present: &mut Vec<Present>) -> Next {
+        let Some(t) = self
             .bars
             .iter()
             .zip(&self.cursor)
             .filter_map(|(b, &c)| b.time.get(c).copied())
-            .min()?;
+            .min()
+        else {
+            return Next::End;
+        };
         present.clear();
         for (a, b) in self.bars.iter().enumerate() {
             if b.time.get(self.cursor[a]) == Some(&t) {
@@ -135,7 +158,7 @@ impl Feed for ReplayFeed<'_> {
                 self.cursor[a] += 1;
             }
         }
-        Some(t)
+        Next::Bar(t)
     }
     fn bars(&self) -> Vec<&Bars> {
         self.bars.clone()
@@ -207,6 +230,8 @@ pub struct Setup<'s> {
     pub pace: Pace,
     /// Steps already committed (a resume): re-run silently, then continue.
     pub skip: i64,
+    /// Bars each token's table holds before the first step (a live feed's warm-up history).
+    pub first_bar: usize,
 }
 
 /// Runs a simulation to its end or a stop; commits as it goes; returns the outcome and the full
@@ -233,7 +258,7 @@ pub fn run(
         durable: false,
     };
     let mut present = Vec::with_capacity(n_assets);
-    let mut last_bar = vec![None::<usize>; n_assets];
+    let mut last_bar = vec![s.first_bar.checked_sub(1); n_assets];
     let mut last_commit = Instant::now();
     let mut last_poll = Instant::now();
     let started = Instant::now();
@@ -297,8 +322,29 @@ pub fn run(
                 }
             }
         }
-        let Some(t) = feed.next_step(&mut present) else {
-            break Outcome::Finished;
+        let next = feed.next_step(&mut present);
+        let events = feed.take_events();
+        if !events.is_empty() {
+            for (time, token, message) in events {
+                sink.batch.events.push((sink.step, time, token, message));
+            }
+            flush(store, s, &mut sink, shown)?;
+        }
+        let t = match next {
+            Next::Bar(t) => t,
+            Next::End => break Outcome::Finished,
+            Next::Wait(d) => {
+                // Between bars: keep the heartbeat and the requests flowing.
+                std::thread::sleep(d.min(Duration::from_millis(100)));
+                if last_poll.elapsed() >= Duration::from_millis(250) {
+                    last_poll = Instant::now();
+                    store.heartbeat(s.id)?;
+                    if let Some(what) = store.take_request(s.id)? {
+                        control.apply_db(&what);
+                    }
+                }
+                continue;
+            }
         };
         for p in &present {
             last_bar[p.asset] = Some(p.bar);
@@ -309,7 +355,7 @@ pub fn run(
         if sink.durable {
             fed += 1;
             let due = match s.pace {
-                Pace::PerSecond(_) => true,
+                Pace::PerSecond(_) | Pace::Clock => true,
                 Pace::Max => last_commit.elapsed() >= Duration::from_millis(MAX_BATCH_MS),
             };
             if due {
@@ -330,7 +376,11 @@ fn flush(
     sink: &mut SimSink,
     shown: &mut dyn FnMut(&Batch),
 ) -> Result<()> {
-    if sink.batch.is_empty() && sink.batch.signals.is_empty() && sink.batch.fills.is_empty() {
+    if sink.batch.is_empty()
+        && sink.batch.signals.is_empty()
+        && sink.batch.fills.is_empty()
+        && sink.batch.events.is_empty()
+    {
         return store.heartbeat(s.id);
     }
     store.commit(s.id, &s.tokens, &sink.batch)?;

@@ -1,7 +1,8 @@
 //! The simulation tables of the store (same database as the backtests): `simulations` (one row
 //! per simulation: name, status, config, strategy source, data provenance, heartbeat, progress,
-//! final stats), `sim_signals` (the platforms' columns: action buy / sell / hold / halt, token,
-//! price, confidence, reasoning, executed, time), `sim_fills`, `sim_trades` and `sim_equity`
+//! final stats), `sim_signals` (the platforms' columns: action buy / sell / hold / halt, or
+//! `gap` for a live feed event, token, price, confidence, reasoning, executed, time),
+//! `sim_fills`, `sim_trades` and `sim_equity`
 //! (the equity curve in chunks, one column blob per commit, see [`super::columns`]).
 //!
 //! [`SimStore::commit`] writes whole bars only, and all of a batch's rows with the progress
@@ -132,6 +133,9 @@ pub struct Batch {
     pub signals: Vec<(i64, Signal, bool)>,
     pub fills: Vec<(i64, Fill)>,
     pub trades: Vec<(i64, Trade)>,
+    /// (step, time, token, message): a live feed's gaps and recoveries, stored in `sim_signals`
+    /// with action `gap` (not executed, no price).
+    pub events: Vec<(i64, i64, String, String)>,
 }
 
 impl Batch {
@@ -145,6 +149,7 @@ impl Batch {
         self.signals.clear();
         self.fills.clear();
         self.trades.clear();
+        self.events.clear();
     }
 }
 
@@ -204,7 +209,7 @@ impl SimStore {
 
     /// Writes a batch of whole steps, the progress counter and the heartbeat in one transaction.
     pub fn commit(&mut self, id: i64, tokens: &[String], b: &Batch) -> Result<()> {
-        if b.is_empty() {
+        if b.is_empty() && b.events.is_empty() {
             return self.heartbeat(id);
         }
         let tok = |a: usize| tokens.get(a).map_or("", String::as_str);
@@ -265,6 +270,22 @@ impl SimStore {
                 ])
                 .map_err(db_err)?;
             }
+            let mut st = tx
+                .prepare_cached("INSERT INTO sim_signals (sim_id, step, time, token, action, price, confidence, reasoning, executed) VALUES (?1, ?2, ?3, ?4, 'gap', NULL, NULL, ?5, 0)")
+                .map_err(db_err)?;
+            for (step, time, token, message) in &b.events {
+                st.execute(params![id, step, time, token, message])
+                    .map_err(db_err)?;
+            }
+        }
+        if b.is_empty() {
+            // Feed events between bars: no step, no equity point.
+            tx.execute(
+                "UPDATE simulations SET heartbeat = ?2 WHERE id = ?1",
+                params![id, now()],
+            )
+            .map_err(db_err)?;
+            return tx.commit().map_err(db_err);
         }
         let mut w = BlobWriter::new(2, b.time.len());
         w.i64s("time", b.time.iter().copied())
