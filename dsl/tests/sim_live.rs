@@ -141,6 +141,59 @@ fn a_demo_live_feed_steps_closed_bars_and_recomputes_signals_without_look_ahead(
     }
 }
 
+/// `on_bar` reads the bars as they grow: `ctx.close()` is the bar that just closed (a snapshot
+/// of the warm-up would be read past its end), and its orders follow the rule bar for bar.
+#[test]
+fn on_bar_reads_the_growing_bars_of_a_live_feed() {
+    let h = home("onbar");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    s.execute(
+        "let sm = simulate(\"demo:BTC\", strategy(#{ on_bar: |ctx| {
+                 if ctx.position == 0 && ctx.close() > ctx.close(1) { ctx.buy(); }
+                 else if ctx.position > 0 && ctx.close() < ctx.close(1) { ctx.exit(); }
+             } }), #{ interval: \"1m\", warmup: 20, clock_speed: 600, max_duration: \"15m\" });
+         sm.wait();",
+    )
+    .expect("live on_bar simulation");
+    let st = s.execute("sm.status").unwrap().value.unwrap();
+    assert_eq!(st.plain(), Some("\"finished\""));
+    let id = match s
+        .variable("sm")
+        .unwrap()
+        .read_lock::<dsl::script::sim_api::SimValue>()
+    {
+        Some(v) => v.id,
+        None => panic!("sm is not a Sim"),
+    };
+    let store = SimStore::open(&h.join("stratbook.sqlite")).unwrap();
+    let (t, _) = store.equity(id).unwrap();
+    assert!(t.len() >= 14, "{} live bars", t.len());
+    let synth = Synth::demo("BTC").unwrap();
+    let candles = synth.bars(
+        Interval::parse("1m").unwrap(),
+        t[0] - 60,
+        *t.last().unwrap(),
+    );
+    let sig = store.table(id, SimTable::Signals).unwrap();
+    let (stime, sa) = (ints(col(&sig, "time")), strs(col(&sig, "action")));
+    assert!(
+        !stime.is_empty(),
+        "a rise-and-fall rule trades within 15 bars"
+    );
+    for k in 0..stime.len() {
+        let i = candles
+            .iter()
+            .position(|c| c.time == stime[k])
+            .expect("signal on a demo bar");
+        let (now, before) = (candles[i].close, candles[i - 1].close);
+        match sa[k].as_str() {
+            "buy" => assert!(now > before, "buy at {} without a rise", stime[k]),
+            "sell" => assert!(now < before, "exit at {} without a fall", stime[k]),
+            other => panic!("unexpected action {other}"),
+        }
+    }
+}
+
 #[test]
 fn the_forming_bar_never_reaches_the_strategy_and_stop_ends_a_live_feed() {
     let h = home("forming");

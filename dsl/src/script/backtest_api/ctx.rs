@@ -292,7 +292,9 @@ impl BarLogic for ScriptLogic<'_> {
     fn on_bar(&mut self, c: &mut Ctx<'_>) -> Result<()> {
         {
             let mut st = self.ctx.lock();
-            if st.bars.is_none() || st.asset != c.asset {
+            // A live feed's bars grow: a new length is a new table (in a backtest or a replay
+            // the length never changes, so this clones once per token).
+            if st.asset != c.asset || st.bars.as_ref().is_none_or(|b| b.len() != c.bars.len()) {
                 st.bars = Some(c.bars.clone());
                 st.asset = c.asset;
             }
