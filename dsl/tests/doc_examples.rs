@@ -98,6 +98,7 @@ fn every_documented_example_runs() {
         ("data.md", "chains"),
         ("simulation.md", "simulate"),
         ("agent.md", "llm_decide"),
+        ("simulation.md", "Sim.decisions"),
     ];
     let stray: Vec<&String> = offline
         .iter()

@@ -170,6 +170,72 @@ fn a_scripted_agent_trades_as_decided_and_a_rerun_comes_from_the_cache() {
     );
 }
 
+/// The same agent in a simulation: a replay decides as the backtest did (every answer from the
+/// cache, identical trades), its decisions logged under the simulation; a live demo simulation
+/// asks the model as each bar closes.
+#[test]
+fn an_agent_simulates_as_it_backtests_and_its_decisions_are_logged() {
+    let home = tempfile::tempdir().unwrap();
+    let mock = MockLlm::start();
+    mock.respond_with(scripted);
+    let (mut s, _log) = session(home.path(), &mock);
+    run(&mut s, AGENT);
+    run(
+        &mut s,
+        "let r = backtest(bars, agent); let d = r.decisions();",
+    );
+    let first = trades(&mut s);
+    let d = frame(&s, "d");
+    assert!(d.len() > 40, "{} decisions", d.len());
+
+    mock.reset();
+    run(
+        &mut s,
+        "let sm = simulate(bars, agent, #{ speed: \"max\" }); sm.wait(); let sd = sm.decisions(); let r = sm.report();",
+    );
+    assert_eq!(mock.requests(), 0, "the replay asked the model");
+    assert_eq!(trades(&mut s), first);
+    let sd = frame(&s, "sd");
+    assert_eq!(sd.len(), d.len());
+    for col in ["time", "action", "size_pct", "confidence"] {
+        for k in 0..d.len() {
+            assert_eq!(
+                sd.get(col).unwrap().cell(k),
+                d.get(col).unwrap().cell(k),
+                "{col} {k}"
+            );
+        }
+    }
+    assert!((0..sd.len()).all(|k| sd.get("source").unwrap().cell(k) == "cache"));
+    // The tear sheet of the simulation counts its decisions; sim(id) reads them from the store.
+    let sheet = run(&mut s, "r.to_string()");
+    assert!(
+        sheet.contains(&format!("LLM agent: {} decisions", d.len())),
+        "{sheet}"
+    );
+    assert_eq!(
+        run(&mut s, "sim(sm.id).decisions().len()"),
+        d.len().to_string()
+    );
+
+    // Live on the demo feed (accelerated): one question per closed bar, each logged.
+    mock.reset();
+    run(
+        &mut s,
+        r#"let live_agent = strategy(#{ on_bar: |ctx| { ctx.act(llm_decide(ctx, #{ instructions: "Alternate.", lookback: 5 })); } });
+let lv = simulate("demo:BTC", live_agent, #{ interval: "1m", warmup: 30, max_duration: "10m", clock_speed: 600 });
+lv.wait();
+let ld = lv.decisions();"#,
+    );
+    let ld = frame(&s, "ld");
+    assert!(ld.len() >= 9, "{} live decisions", ld.len());
+    assert_eq!(mock.requests() as usize, ld.len());
+    assert_eq!(run(&mut s, "lv.status"), "\"finished\"");
+    // Every decision is on a live bar (none on the warm-up history).
+    let bars_fed = run(&mut s, "lv.equity().len()");
+    assert_eq!(bars_fed, ld.len().to_string());
+}
+
 #[test]
 fn an_invalid_answer_a_timeout_and_a_529_become_hold_with_their_reason() {
     let home = tempfile::tempdir().unwrap();

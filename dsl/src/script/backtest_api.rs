@@ -2,7 +2,7 @@
 //! `backtests()`, the per-bar `ctx` and the `BacktestResult` accessors. The engine itself
 //! (`crate::backtest`, `crate::strategy`) knows nothing of Rhai.
 
-mod agent;
+pub(crate) mod agent;
 pub(crate) mod ctx;
 pub mod lint;
 mod on_bar_compiler;

@@ -4,6 +4,7 @@
 //! it) and reads results back from the store.
 
 use super::api::{Api, RhaiResult, rt_err};
+use super::backtest_api::agent::{AgentOptions, AgentRun};
 use super::backtest_api::ctx::ScriptLogic;
 use super::backtest_api::options::{StrategyValue, run_options};
 use super::backtest_api::result::{ResultValue, stats_map};
@@ -302,6 +303,7 @@ fn simulate(
         }
     }
     let o = run_options(&bt)?;
+    let mut agent_opts = AgentOptions::from_map(&bt)?;
     let pace = match sim_opts.get("speed") {
         None => Pace::Max,
         Some(v) if v.clone().into_string().is_ok_and(|s| s == "max") => Pace::Max,
@@ -350,6 +352,11 @@ fn simulate(
         }
     };
     let pace = if live.is_some() { Pace::Clock } else { pace };
+    if live.is_some() && agent_opts.max_calls.is_none() {
+        // A live feed has no known end to count decisions over: without max_calls it asks the
+        // model at each decision bar for as long as it runs (max_duration bounds it).
+        agent_opts.max_calls = Some(u64::MAX);
+    }
     let all: Vec<Bars> = match &live {
         Some(f) => f.bars().into_iter().cloned().collect(),
         None => read_bars(source)?,
@@ -509,6 +516,24 @@ fn simulate(
             (id, 0)
         }
     };
+    // The LLM agent of the simulation (`llm_decide` in on_bar): its decisions are logged under
+    // the run key `sim-<id>` as the steps they belong to are committed.
+    let agent = plans
+        .iter()
+        .any(|p| matches!(p, Plan::Script(..)))
+        .then(|| {
+            let mut a = AgentRun::new(rt, agent_opts);
+            a.run_key = sim_run_key(id);
+            a
+        });
+    if let Some(a) = &agent
+        && skip > 0
+    {
+        // A resumed run steps again through the bars it had committed (answers come from the
+        // cache); their decisions are logged already.
+        a.skip_logged().map_err(sim_err)?;
+    }
+    let agent = agent.map(Arc::new);
     let feed = match live {
         Some(f) => FeedSpec::Live(f),
         None => FeedSpec::Replay(all),
@@ -522,9 +547,27 @@ fn simulate(
     let spawned = std::thread::Builder::new()
         .name(format!("sim-{id}"))
         .spawn(move || {
-            let r = run_thread(
-                id, store, feed, plans, opts_v, cfg, tokens, pace, skip, config, global, &l,
-            );
+            let db = config.db_path();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_thread(
+                    id, store, feed, plans, opts_v, cfg, tokens, pace, skip, config, global, agent,
+                    &l,
+                )
+            }))
+            .unwrap_or_else(|p| {
+                // A bug, never the user's: the run ends as failed (what was committed stays)
+                // and `wait()` returns instead of waiting for ever.
+                let what = p
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| p.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown");
+                let msg = format!("internal error in the simulation thread: {what}");
+                if let Ok(mut st) = SimStore::open(&db) {
+                    let _ = st.set_status(id, "failed", Some(&msg));
+                }
+                Err(msg)
+            });
             if let Ok(mut d) = l.done.lock() {
                 *d = Some(r);
             }
@@ -771,6 +814,7 @@ fn run_thread(
     skip: i64,
     config: Config,
     global: GlobalRuntimeState,
+    agent: Option<Arc<AgentRun>>,
     live: &Running,
 ) -> Result<(), String> {
     let engine = plans
@@ -787,7 +831,9 @@ fn run_thread(
             Plan::Bot(b) => bots.push(*b),
             Plan::Script(f, interpret) => {
                 if let Some(e) = &engine {
-                    scripts.push(ScriptLogic::with_engine(e, &global, f, interpret));
+                    let l = ScriptLogic::with_engine(e, &global, f, interpret);
+                    l.ctx.0.lock().unwrap_or_else(|e| e.into_inner()).agent = agent.clone();
+                    scripts.push(l);
                 }
             }
             Plan::Recompute(f) => {
@@ -846,8 +892,17 @@ fn run_thread(
         &setup,
         &mut store,
         &live.control,
-        &mut |_| {},
+        &mut |_| {
+            // After each commit: the decisions of the committed steps (a failed write keeps
+            // them for the next commit).
+            if let Some(a) = &agent {
+                a.log_pending();
+            }
+        },
     );
+    if let Some(a) = &agent {
+        a.log_pending();
+    }
     let script_err = scripts
         .iter_mut()
         .find_map(|l| l.error.take())
@@ -1111,6 +1166,10 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
             &format!("Simulation {}: equity", s.id),
         )
     });
+    api.method("Sim", "decisions", &[], "Frame", |s: &mut SimValue| {
+        let d = sim_decisions(&s.db, s.id).map_err(sim_err)?;
+        super::backtest_api::decisions_frame(&d).map_err(sim_err)
+    });
     api.method("Sim", "report", &[], "BacktestResult", |s: &mut SimValue| {
         s.live
             .as_ref()
@@ -1118,12 +1177,28 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
             .map(|r| ResultValue {
                 result: r,
                 id: None,
-                decisions: None,
+                decisions: sim_decisions(&s.db, s.id)
+                    .ok()
+                    .filter(|d| !d.is_empty())
+                    .map(Arc::new),
             })
             .ok_or_else(|| {
                 rt_err("the report is ready when the simulation has ended in this session (sim.wait() first)")
             })
     });
+}
+
+/// The key of a simulation's LLM decisions in `llm_decisions`.
+fn sim_run_key(id: i64) -> String {
+    format!("sim-{id}")
+}
+
+/// A simulation's LLM decisions, in bar order, from the store.
+fn sim_decisions(
+    db: &std::path::Path,
+    id: i64,
+) -> crate::error::Result<Vec<crate::llm::DecisionRecord>> {
+    crate::store::llm::LlmStore::open(db)?.decisions(&sim_run_key(id))
 }
 
 impl SimValue {

@@ -114,6 +114,8 @@ struct Inner {
     client: Option<Arc<Client>>,
     /// The store's answers per model, loaded on the model's first decision of the run.
     memo: HashMap<String, HashMap<(u64, u64), CachedAnswer>>,
+    /// Decisions up to this bar time are logged already (a resumed simulation).
+    logged_until: Option<i64>,
 }
 
 /// The agent of one run (shared by every `ctx` of the run).
@@ -311,6 +313,7 @@ impl AgentRun {
                 file: None,
                 client: None,
                 memo: HashMap::new(),
+                logged_until: None,
             }),
             run_key: format!(
                 "run-{now}-{}-{}",
@@ -327,6 +330,36 @@ impl AgentRun {
     /// The decisions made so far (taken at the end of the run).
     pub fn take_records(&self) -> Vec<DecisionRecord> {
         std::mem::take(&mut self.lock().records)
+    }
+
+    /// Logs the decisions made since the last call (a simulation, after each commit). Records
+    /// at or before the bar time given to [`AgentRun::skip_logged`] are dropped (a resumed run
+    /// decides them again from the cache); a failed write keeps the records for the next call.
+    pub fn log_pending(&self) {
+        let mut recs = self.take_records();
+        let until = self.lock().logged_until;
+        if let Some(t) = until {
+            recs.retain(|r| r.bar_time > t);
+        }
+        if recs.is_empty() {
+            return;
+        }
+        if self.log(&recs, None).is_err() {
+            let mut inner = self.lock();
+            recs.append(&mut inner.records);
+            inner.records = recs;
+        }
+    }
+
+    /// Marks the decisions already logged under this run key as done (a resumed simulation).
+    pub fn skip_logged(&self) -> crate::Result<()> {
+        let last = LlmStore::open(&self.db_path)?
+            .decisions(&self.run_key)?
+            .iter()
+            .map(|r| r.bar_time)
+            .max();
+        self.lock().logged_until = last;
+        Ok(())
     }
 
     /// Requests sent to the model in this run (cached answers excluded).
@@ -495,7 +528,7 @@ impl AgentRun {
                     let left = inner.network_calls + decisions_left(&bars, i, o.every, last_before);
                     if left > limit {
                         return Err(rt_err(format!(
-                            "this backtest would ask the model up to {left} times ({} decision bars of {} from {}{}), more than {limit} without asking; pass max_calls: {left} in the backtest options to allow it (cached answers are free and do not count)",
+                            "this run would ask the model up to {left} times ({} decision bars of {} from {}{}), more than {limit} without asking; pass max_calls: {left} in the options to allow it (cached answers are free and do not count)",
                             left,
                             bars.id,
                             format_time(bars.time[i]),
