@@ -86,3 +86,26 @@ fn a_rust_cell_without_a_toolchain_says_what_to_install() {
     }
     assert!(outputs(2).contains("42"), "{}", outputs(2));
 }
+
+/// A memory budget that cannot be read is said (once, at the first cell) and the default used;
+/// the script still runs.
+#[test]
+fn an_unreadable_memory_budget_is_a_warning_not_silence() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbook"))
+        .args(["run", &example()])
+        .env("STRATBOOK_HOME", home.path())
+        .env("STRATBOOK_OFFLINE", "1")
+        .env("STRATBOOK_MAX_MEMORY", "lots")
+        .output()
+        .expect("run stratbook");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.matches("STRATBOOK_MAX_MEMORY=lots is not a size")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("the default budget of"), "{err}");
+}

@@ -24,17 +24,32 @@ pub struct Runtime {
     /// LLM settings when set by the host (tests, embedders); else read from the environment
     /// when a model is first needed.
     pub llm: RwLock<Option<crate::llm::LlmConfig>>,
+    /// Said on stderr at the first cell (a setting that could not be read).
+    pub startup_warning: std::sync::Mutex<Option<String>>,
 }
 
 impl Runtime {
     pub fn new(config: Config) -> Arc<Runtime> {
+        // A setting that cannot be read is said once, at the first cell, never ignored quietly.
+        let (budget, warning) = match memory::budget_from_env() {
+            Ok(b) => (b, None),
+            Err(e) => {
+                let d = memory::default_budget();
+                (
+                    d,
+                    Some(format!(
+                        "warning: {e}; the default budget of {} MB is used\n",
+                        d >> 20
+                    )),
+                )
+            }
+        };
         Arc::new(Runtime {
+            startup_warning: std::sync::Mutex::new(warning),
             cancel: Cancel::new(),
             emitter: Emitter::default(),
             config,
-            budget: Budget::new(
-                memory::budget_from_env().unwrap_or_else(|_| memory::default_budget()),
-            ),
+            budget: Budget::new(budget),
             foreign: RwLock::new(None),
             lookahead: AtomicBool::new(false),
             llm: RwLock::new(None),

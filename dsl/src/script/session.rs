@@ -203,6 +203,15 @@ impl Session {
         if let Some(rest) = super::ai::magic(code) {
             return super::ai::run(self, rest);
         }
+        if let Some(w) = self
+            .runtime
+            .startup_warning
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            self.runtime.emitter.stderr(w);
+        }
         let name = format!("cell[{}]", self.cells);
         let suppress = code.trim_end().ends_with(';');
         let result = self.run(&name, code);
