@@ -4,7 +4,7 @@
 
 use super::config::BacktestConfig;
 use super::engine::Engine;
-use super::metrics::{self, Benchmark, Curves, RunData, Stats};
+use super::metrics::{self, Benchmark, Curves, RunData, StatValue, Stats};
 use super::sink::{Fill, Recorder, Signal, Trade};
 use crate::bars::Bars;
 use crate::display::fmt_num;
@@ -120,9 +120,13 @@ impl BacktestResult {
                 ""
             }
         );
-        let line = |k: &str, v: f64| format!("  {k:<28}{}\n", fmt_num(v));
         for (k, v) in s.pairs() {
-            out.push_str(&line(k, v.as_f64()));
+            // Counts as whole numbers (`n_bars 3624`, not `3624.00`).
+            let v = match v {
+                StatValue::Count(n) => n.to_string(),
+                StatValue::Number(x) => fmt_num(x),
+            };
+            out.push_str(&format!("  {k:<28}{v}\n"));
         }
         if let Some(t) = self.open_trades.first() {
             out.push_str(&format!(
