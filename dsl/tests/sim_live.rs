@@ -54,7 +54,7 @@ fn a_demo_live_feed_steps_closed_bars_and_recomputes_signals_without_look_ahead(
     let started = now();
     // 600 simulated seconds per second: a 1m bar closes every 0.1 s; 20 minutes take 2 s.
     s.execute(
-        "let sm = simulate(\"demo:BTC\", |b| strategy(#{ entry: b.close > sma(b.close, 5), exit: b.close < sma(b.close, 5) }),
+        "let sm = simulate(\"demo:BTC\", |b| strategy(#{ entry: (b.close > b.open) & (b.close > sma(b.close, 2)), exit: b.close < b.open }),
              #{ interval: \"1m\", warmup: 50, clock_speed: 600, max_duration: \"20m\", name: \"live demo\" });
          let first = sm.status;
          sm.wait();",
@@ -112,7 +112,7 @@ fn a_demo_live_feed_steps_closed_bars_and_recomputes_signals_without_look_ahead(
         strs(col(&sig, "action")),
         floats(col(&sig, "price")),
     );
-    assert!(!st.is_empty(), "a 5-bar sma rule trades within 20 bars");
+    assert!(!st.is_empty(), "a green-candle rule trades within 20 bars");
     for k in 0..st.len() {
         let i = candles
             .iter()
@@ -120,10 +120,15 @@ fn a_demo_live_feed_steps_closed_bars_and_recomputes_signals_without_look_ahead(
             .expect("signal on a demo bar");
         assert!(st[k] >= t[0], "no signal on warm-up bars");
         assert_eq!(sp[k], close[i], "signal price is its bar's close");
-        let m: f64 = close[i - 4..=i].iter().sum::<f64>() / 5.0;
+        // The rule reads this bar and the one before (a 2-bar mean): never a later one.
+        let (open, m) = (candles[i].open, (close[i - 1] + close[i]) / 2.0);
         match sa[k].as_str() {
-            "buy" => assert!(close[i] > m, "buy at {} without the rule", st[k]),
-            "sell" => assert!(close[i] < m, "sell at {} without the rule", st[k]),
+            "buy" => assert!(
+                close[i] > open && close[i] > m,
+                "buy at {} without the rule",
+                st[k]
+            ),
+            "sell" => assert!(close[i] < open, "sell at {} without the rule", st[k]),
             other => panic!("unexpected action {other}"),
         }
     }

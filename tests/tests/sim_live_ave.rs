@@ -35,7 +35,7 @@ fn a_rest_live_feed_survives_faults_records_gaps_and_loses_no_bar() {
     mock.set_clock(origin, 120.0);
     let mut s = Session::new(mock_config(dir.path(), &mock));
     s.execute(&format!(
-        "let sm = simulate(\"{ID}\", |b| strategy(#{{ entry: b.close > sma(b.close, 5), exit: b.close < sma(b.close, 5) }}),
+        "let sm = simulate(\"{ID}\", |b| strategy(#{{ entry: b.close > b.open, exit: b.close < b.open }}),
              #{{ interval: \"1m\", warmup: 30, poll_s: 30, clock_speed: 120, clock_origin: {origin}, max_duration: \"12m\" }});"
     ))
     .expect("start");
@@ -105,7 +105,8 @@ fn a_rest_live_feed_survives_faults_records_gaps_and_loses_no_bar() {
         "no key in events"
     );
     // The bars are the mock's (its generator seeded by the id), and each trade signal is the rule
-    // on the bars up to its own.
+    // on its own bar (a green candle buys, a red one sells: in 12 random bars one of each is all but
+    // certain, where a 5-bar average rule could stay silent through a falling stretch).
     let candles = Synth::for_seed(WIRE).bars(Interval::M1, t[0] - 30 * 60, *t.last().unwrap());
     let mut trades = 0;
     for (k, a) in action.iter().enumerate() {
@@ -113,12 +114,10 @@ fn a_rest_live_feed_survives_faults_records_gaps_and_loses_no_bar() {
             continue;
         }
         trades += 1;
-        let i = candles.iter().position(|c| c.time == times[k]).unwrap();
-        let close: Vec<f64> = candles[i - 4..=i].iter().map(|c| c.close).collect();
-        let m = close.iter().sum::<f64>() / 5.0;
+        let c = candles.iter().find(|c| c.time == times[k]).unwrap();
         match a.as_str() {
-            "buy" => assert!(close[4] > m),
-            "sell" => assert!(close[4] < m),
+            "buy" => assert!(c.close > c.open, "buy at {} on a red candle", times[k]),
+            "sell" => assert!(c.close < c.open, "sell at {} on a green candle", times[k]),
             other => panic!("unexpected action {other}"),
         }
     }
