@@ -91,6 +91,15 @@ fn errors_carry_line_column_caret_and_hint() {
         "{e}"
     );
 
+    // && on series (a model's habit from Python): the hint says & and |.
+    let e = s
+        .execute("let c = series([1.0, 2.0]);\nlet e = c > 1.0 && c < 3.0;")
+        .unwrap_err();
+    let tb = e.traceback.join("\n");
+    assert_eq!(e.ename, "TypeError", "{tb}");
+    assert!(e.evalue.contains("expected bool, got Series"), "{tb}");
+    assert!(tb.contains("combine them with & and |"), "{tb}");
+
     let e = s.execute("let q = series([1]);\nq[5]").unwrap_err();
     assert!(
         e.evalue.contains("out of range") && e.line == Some(2),

@@ -195,11 +195,18 @@ fn classify(e: &EvalAltResult, cx: &Context) -> (String, String, Option<String>)
         E::ErrorPropertyNotFound(p, _) => {
             ("AttributeError".into(), format!("no property '{p}'"), None)
         }
-        E::ErrorMismatchDataType(want, got, _) | E::ErrorMismatchOutputType(want, got, _) => (
-            "TypeError".into(),
-            format!("expected {want}, got {got}"),
-            None,
-        ),
+        E::ErrorMismatchDataType(want, got, _) | E::ErrorMismatchOutputType(want, got, _) => {
+            // `a && b` / `a || b` / `if s` on series: Rhai's logic wants one bool.
+            let hint = (want == "bool" && got.ends_with("Series")).then(|| {
+                "a comparison of series is a series of bools: combine them with & and |, not && and ||, e.g. (close > open) & (rsi(close, 14) < 70); ctx.value(s) reads one bar's value".to_string()
+            });
+            let got = got.rsplit("::").next().unwrap_or(got);
+            (
+                "TypeError".into(),
+                format!("expected {want}, got {got}"),
+                hint,
+            )
+        }
         E::ErrorModuleNotFound(m, _) => (
             "ImportError".into(),
             format!("module not found: {m}"),
