@@ -47,6 +47,18 @@ fn strs(c: &Col) -> &[String] {
     }
 }
 
+/// The store id of the `Sim` held in the session variable `name`.
+fn sim_id(s: &Session, name: &str) -> i64 {
+    match s
+        .variable(name)
+        .unwrap()
+        .read_lock::<dsl::script::sim_api::SimValue>()
+    {
+        Some(v) => v.id,
+        None => panic!("{name} is not a Sim"),
+    }
+}
+
 #[test]
 fn a_demo_live_feed_steps_closed_bars_and_recomputes_signals_without_look_ahead() {
     let h = home("demo");
@@ -69,14 +81,7 @@ fn a_demo_live_feed_steps_closed_bars_and_recomputes_signals_without_look_ahead(
         .value
         .unwrap();
     assert_eq!(n.plain(), Some("true"));
-    let id = match s
-        .variable("sm")
-        .unwrap()
-        .read_lock::<dsl::script::sim_api::SimValue>()
-    {
-        Some(v) => v.id,
-        None => panic!("sm is not a Sim"),
-    };
+    let id = sim_id(&s, "sm");
     let store = SimStore::open(&h.join("stratbook.sqlite")).unwrap();
     let row = store.get(id).unwrap().unwrap();
     assert_eq!(row.source, "live demo:BTC 1m (clock x600)");
@@ -162,14 +167,7 @@ fn on_bar_reads_the_growing_bars_of_a_live_feed() {
     .expect("live on_bar simulation");
     let st = s.execute("sm.status").unwrap().value.unwrap();
     assert_eq!(st.plain(), Some("\"finished\""));
-    let id = match s
-        .variable("sm")
-        .unwrap()
-        .read_lock::<dsl::script::sim_api::SimValue>()
-    {
-        Some(v) => v.id,
-        None => panic!("sm is not a Sim"),
-    };
+    let id = sim_id(&s, "sm");
     let store = SimStore::open(&h.join("stratbook.sqlite")).unwrap();
     let (t, _) = store.equity(id).unwrap();
     assert!(t.len() >= 14, "{} live bars", t.len());
