@@ -3,6 +3,9 @@
 //! background thread (with its own Rhai engine for `on_bar`, so a cell's interrupt never reaches
 //! it) and reads results back from the store.
 
+mod card;
+mod live_opts;
+
 use super::api::{Api, RhaiResult, rt_err};
 use super::backtest_api::agent::{AgentOptions, AgentRun};
 use super::backtest_api::ctx::ScriptLogic;
@@ -190,102 +193,6 @@ fn frame(cols: Vec<(String, Col)>, title: &str) -> RhaiResult<Frame> {
         .map_err(sim_err)
 }
 
-impl Render for SimValue {
-    fn render(&self) -> MimeBundle {
-        let Ok(row) = self.row() else {
-            return MimeBundle::text(format!("Simulation {} (not found)", self.id));
-        };
-        let cash: f64 = serde_json::from_str::<serde_json::Value>(&row.config)
-            .ok()
-            .and_then(|c| c["cash"].as_f64())
-            .unwrap_or(f64::NAN);
-        let equity = row.equity.unwrap_or(cash);
-        let last = row
-            .last_time
-            .map(crate::time::format_time)
-            .unwrap_or_else(|| "-".into());
-        let mut text = format!(
-            "Simulation {} '{}': {} | source {} | {} bars | last bar {} | equity {:.2} | P&L {:+.2} ({:+.2} %)",
-            row.id,
-            row.name,
-            row.status,
-            row.source,
-            row.steps,
-            last,
-            equity,
-            equity - cash,
-            (equity / cash - 1.0) * 100.0
-        );
-        if let Some(r) = &row.reason {
-            text.push_str(&format!(" | {r}"));
-        }
-        if let Ok(sig) = self
-            .store()
-            .and_then(|s| s.table(self.id, SimTable::Signals).map_err(sim_err))
-            && let (Some((_, Col::I64(t))), Some((_, Col::Str(a))), Some((_, Col::Str(why)))) =
-                (sig.first(), sig.get(2), sig.get(5))
-        {
-            let n = t.len();
-            for k in n.saturating_sub(5)..n {
-                text.push_str(&format!(
-                    "\n  {} {} ({})",
-                    crate::time::format_time(t[k]),
-                    a[k],
-                    why[k]
-                ));
-            }
-        }
-        let spark = self
-            .store()
-            .ok()
-            .and_then(|st| st.equity(self.id).ok())
-            .map(|(_, e)| sparkline(&e))
-            .unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let html = format!(
-            "<div class=\"stratbook-sim\"><b>{}</b>{}<pre>{}</pre></div>",
-            crate::display::html_escape(lines.first().copied().unwrap_or_default()),
-            spark,
-            crate::display::html_escape(&lines[1.min(lines.len())..].join("\n"))
-        );
-        MimeBundle::text(text).with("text/html", html)
-    }
-}
-
-/// A small equity chart (at most 200 points) as inline SVG.
-fn sparkline(e: &[f64]) -> String {
-    let pts: Vec<f64> = if e.len() <= 200 {
-        e.to_vec()
-    } else {
-        (0..200).map(|k| e[k * (e.len() - 1) / 199]).collect()
-    };
-    let (lo, hi) = pts
-        .iter()
-        .filter(|x| x.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-            (a.min(x), b.max(x))
-        });
-    if pts.len() < 2 || hi <= lo {
-        return String::new();
-    }
-    let (w, h) = (240.0, 48.0);
-    let poly: Vec<String> = pts
-        .iter()
-        .enumerate()
-        .map(|(i, y)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 * w / (pts.len() - 1) as f64,
-                h - 2.0 - (y - lo) / (hi - lo) * (h - 4.0)
-            )
-        })
-        .collect();
-    format!(
-        "<br><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\"><polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
-        poly.join(" ")
-    )
-}
-
 /// `simulate(source, strategy, opts)`: checks the inputs, registers the simulation and starts
 /// its thread; returns at once.
 fn simulate(
@@ -330,7 +237,7 @@ fn simulate(
                     "a live simulation cannot be resumed; start a new one (its warm-up reloads the history)",
                 ));
             }
-            Some(Box::new(live_feed(rt, &src, &sim_opts)?))
+            Some(Box::new(live_opts::live_feed(rt, &src, &sim_opts)?))
         }
         Err(_) => {
             for k in [
@@ -581,160 +488,6 @@ fn simulate(
         db,
         live: Some(live),
     })
-}
-
-/// A duration: seconds as a number, or `"90s"`, `"10m"`, `"2h"`, `"1d"`.
-fn span_secs(v: &Dynamic, key: &str) -> RhaiResult<i64> {
-    let bad = || {
-        rt_err(format!(
-            "{key} must be seconds (e.g. 600) or a duration such as \"10m\", \"2h\", \"1d\""
-        ))
-    };
-    if let Ok(n) = v.as_int() {
-        return if n > 0 { Ok(n) } else { Err(bad()) };
-    }
-    if let Ok(x) = v.as_float() {
-        return if x > 0.0 {
-            Ok(x.ceil() as i64)
-        } else {
-            Err(bad())
-        };
-    }
-    let s = v.clone().into_string().map_err(|_| bad())?;
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
-    let n: f64 = num.trim().parse().map_err(|_| bad())?;
-    let mult = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        _ => return Err(bad()),
-    };
-    if n.is_nan() || n <= 0.0 {
-        return Err(bad());
-    }
-    Ok((n * mult).ceil() as i64)
-}
-
-/// The live feed `simulate(id, ..)` reads: the demo series continued on a (possibly
-/// accelerated) wall clock.
-fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed> {
-    use crate::data::ids::DataId;
-    let interval = match o.get("interval") {
-        None => crate::interval::Interval::parse("1m"),
-        Some(v) => crate::interval::Interval::parse(
-            &v.clone()
-                .into_string()
-                .map_err(|_| rt_err("interval must be a string such as \"1m\" or \"1h\""))?,
-        ),
-    }
-    .map_err(sim_err)?;
-    let warmup = match o.get("warmup") {
-        None => 200,
-        Some(v) => match v.as_int() {
-            Ok(n) if (0..=100_000).contains(&n) => n as usize,
-            _ => return Err(rt_err("warmup must be a number of bars from 0 to 100000")),
-        },
-    };
-    let speed = match o.get("clock_speed") {
-        None => 1.0,
-        Some(v) => {
-            let x = v
-                .as_float()
-                .or_else(|_| v.as_int().map(|i| i as f64))
-                .map_err(|_| {
-                    rt_err("clock_speed must be a positive number (simulated seconds per second)")
-                })?;
-            if !(x > 0.0 && x <= 1e6) {
-                return Err(rt_err(
-                    "clock_speed must be a positive number up to 1000000",
-                ));
-            }
-            x
-        }
-    };
-    let clock = match o.get("clock_origin") {
-        None => Clock::starting_now(speed),
-        Some(v) => Clock::new(
-            v.as_int()
-                .map_err(|_| rt_err("clock_origin must be unix seconds (for tests)"))?,
-            speed,
-        ),
-    };
-    let now = clock.now().floor() as i64;
-    let mut end = None::<i64>;
-    if let Some(v) = o.get("max_duration") {
-        end = Some(now + span_secs(v, "max_duration")?);
-    }
-    if let Some(v) = o.get("until") {
-        let t = match v.as_int() {
-            Ok(t) => t,
-            Err(_) => crate::time::parse_time(&v.clone().into_string().map_err(|_| {
-                rt_err("until must be a time: unix seconds or \"YYYY-MM-DD HH:MM\" (UTC)")
-            })?)
-            .map_err(sim_err)?,
-        };
-        if t <= now {
-            return Err(rt_err(format!(
-                "until ({}) has already passed",
-                crate::time::format_time(t)
-            )));
-        }
-        end = Some(end.map_or(t, |e| e.min(t)));
-    }
-    match DataId::parse(src).map_err(sim_err)? {
-        DataId::Demo(name) => {
-            if o.contains_key("poll_s") {
-                return Err(rt_err(
-                    "poll_s is for AVE token ids; the demo feed has each bar as soon as it closes",
-                ));
-            }
-            let synth = crate::data::demo::Synth::demo(&name).map_err(sim_err)?;
-            LiveFeed::new(
-                &format!("demo:{}", synth.profile.name),
-                interval,
-                Box::new(DemoSource(synth)),
-                clock,
-                warmup,
-                end,
-                std::time::Duration::ZERO,
-            )
-            .map_err(sim_err)
-        }
-        DataId::Ave(_) => {
-            let wire = crate::data::ids::parse_ave(src).map_err(sim_err)?.wire();
-            // At most one request per poll, never faster than the plan's rate limit.
-            let floor = 1.0 / rt.config.requests_per_second().max(0.001);
-            let poll_s = match o.get("poll_s") {
-                None => 60.0,
-                Some(v) => v
-                    .as_float()
-                    .or_else(|_| v.as_int().map(|i| i as f64))
-                    .ok()
-                    .filter(|x| *x > 0.0)
-                    .ok_or_else(|| rt_err("poll_s must be a positive number of seconds"))?,
-            };
-            let poll = std::time::Duration::from_secs_f64((poll_s / speed).max(floor));
-            let client = crate::data::service::DataService::new(rt.config.clone())
-                .client("live klines")
-                .map_err(sim_err)?;
-            let source = crate::sim::live::AveSource {
-                client,
-                path: format!("{}{wire}", crate::data::ids::Kind::Token.path()),
-            };
-            LiveFeed::new(
-                &wire,
-                interval,
-                Box::new(source),
-                clock,
-                warmup.min(1000),
-                end,
-                poll,
-            )
-            .map_err(sim_err)
-        }
-    }
 }
 
 /// A replay computes `|bars| strategy(..)` once on its whole input. That equals recomputing it on
