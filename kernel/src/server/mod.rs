@@ -4,6 +4,7 @@
 
 mod control;
 mod iopub;
+mod pub_socket;
 mod shell;
 pub mod wire;
 
@@ -13,7 +14,7 @@ use iopub::Publisher;
 use jupyter_protocol::ConnectionInfo;
 use jupyter_zmq_client::{
     RouterSendConnection, create_kernel_control_connection, create_kernel_heartbeat_connection,
-    create_kernel_iopub_connection, create_kernel_shell_connection, create_kernel_stdin_connection,
+    create_kernel_shell_connection, create_kernel_stdin_connection,
 };
 use serde_json::json;
 use std::path::Path;
@@ -97,9 +98,14 @@ async fn serve(info: ConnectionInfo) -> anyhow::Result<()> {
     let _stdin = create_kernel_stdin_connection(&info, &session)
         .await
         .map_err(bind("stdin"))?;
-    let iopub_conn = create_kernel_iopub_connection(&info, &session)
-        .await
-        .map_err(bind("iopub"))?;
+    let iopub_conn =
+        pub_socket::PubSocket::bind(&info.iopub_url(), &info.key, &session, iopub_budget())
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot bind the iopub socket: {e}; is another kernel using these ports?"
+                )
+            })?;
     let hb = create_kernel_heartbeat_connection(&info)
         .await
         .map_err(bind("heartbeat"))?;
@@ -119,8 +125,26 @@ async fn serve(info: ConnectionInfo) -> anyhow::Result<()> {
     tokio::spawn(control::serve(kernel.clone(), control_recv, control_send));
 
     kernel.exit.notified().await;
-    iopub.flush().await;
+    iopub.drain().await;
     Ok(())
+}
+
+/// Bytes the iopub socket queues for a client that is not reading before it drops output to it
+/// (`STRATBOOK_IOPUB_BUFFER_MB`, 32 by default).
+fn iopub_budget() -> usize {
+    match std::env::var("STRATBOOK_IOPUB_BUFFER_MB") {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(mb) if mb >= 1 => mb << 20,
+            _ => {
+                eprintln!(
+                    "stratbook: STRATBOOK_IOPUB_BUFFER_MB={v} is not a whole number of MB (1 or more); using {}",
+                    pub_socket::DEFAULT_BUDGET >> 20
+                );
+                pub_socket::DEFAULT_BUDGET
+            }
+        },
+        Err(_) => pub_socket::DEFAULT_BUDGET,
+    }
 }
 
 /// SIGINT (Ctrl-C, or jupyter's signal interrupt mode) stops the running cell, not the kernel.
