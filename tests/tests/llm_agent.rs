@@ -218,11 +218,12 @@ fn an_agent_simulates_as_it_backtests_and_its_decisions_are_logged() {
         d.len().to_string()
     );
 
-    // Live on the demo feed (accelerated): one question per closed bar, each logged.
+    // Live on the demo feed (accelerated): one question per closed bar, each logged. A higher
+    // timeframe follows the growing bars (it was resampled once and read past its end).
     mock.reset();
     run(
         &mut s,
-        r#"let live_agent = strategy(#{ on_bar: |ctx| { ctx.act(llm_decide(ctx, #{ instructions: "Alternate.", lookback: 5 })); } });
+        r#"let live_agent = strategy(#{ on_bar: |ctx| { ctx.act(llm_decide(ctx, #{ instructions: "Alternate.", lookback: 5, timeframes: ["5m"] })); } });
 let lv = simulate("demo:BTC", live_agent, #{ interval: "1m", warmup: 30, max_duration: "10m", clock_speed: 600 });
 lv.wait();
 let ld = lv.decisions();"#,

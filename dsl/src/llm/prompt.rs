@@ -63,75 +63,194 @@ pub struct PromptInput<'a> {
     pub instructions: &'a str,
 }
 
-/// The system prompt: the agent's role and the answer's schema.
-pub fn system_prompt() -> String {
-    format!(
-        "You are a trading agent deciding at the close of a bar in a backtest or simulation. \
-         You see recent bars, indicators, higher timeframes and the account, and you decide what \
-         to do next. Be disciplined: hold unless the evidence is clear.\n\n{SCHEMA_TEXT}"
-    )
+/// The system prompt: the agent's role and the answer's schema (the same text for every
+/// decision, built once).
+pub fn system_prompt() -> &'static str {
+    static SYSTEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "You are a trading agent deciding at the close of a bar in a backtest or simulation. \
+             You see recent bars, indicators, higher timeframes and the account, and you decide what \
+             to do next. Be disciplined: hold unless the evidence is clear.\n\n{SCHEMA_TEXT}"
+        )
+    });
+    &SYSTEM
 }
 
 /// A number in at most 6 significant digits, without trailing zeros (`NA` for a missing value).
 pub fn num(x: f64) -> String {
+    let mut s = String::new();
+    push_num(&mut s, x);
+    s
+}
+
+/// [`num`] written onto the end of `out`.
+pub fn push_num(out: &mut String, x: f64) {
     if !x.is_finite() {
-        return "NA".into();
+        out.push_str("NA");
+        return;
     }
     if x == 0.0 {
-        return "0".into();
+        out.push('0');
+        return;
     }
     let mag = x.abs().log10().floor() as i32;
     let decimals = (5 - mag).clamp(0, 12) as usize;
-    let s = format!("{x:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" { "0".into() } else { s }
+    let start = out.len();
+    let _ = write!(out, "{x:.decimals$}");
+    if out[start..].contains('.') {
+        let kept = out[start..]
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .len();
+        out.truncate(start + kept);
+    }
+    if &out[start..] == "-0" {
+        out.truncate(start);
+        out.push('0');
+    }
 }
 
-fn table(out: &mut String, bars: &Bars, from: usize, to: usize) {
-    let rows: Vec<[String; 6]> = (from..to)
-        .map(|j| {
-            [
-                format_time(bars.time[j]),
-                num(bars.open.values()[j]),
-                num(bars.high.values()[j]),
-                num(bars.low.values()[j]),
-                num(bars.close.values()[j]),
-                num(bars.volume.values()[j]),
-            ]
-        })
+/// One bar's cells as the prompt shows them: time, open, high, low, close, volume.
+type Row = [String; 6];
+
+fn format_row(bars: &Bars, j: usize) -> Row {
+    [
+        format_time(bars.time[j]),
+        num(bars.open.values()[j]),
+        num(bars.high.values()[j]),
+        num(bars.low.values()[j]),
+        num(bars.close.values()[j]),
+        num(bars.volume.values()[j]),
+    ]
+}
+
+/// What a row or a value was formatted from, compared bit for bit before it is reused.
+type RowKey = (i64, [u64; 5]);
+
+fn row_key(bars: &Bars, j: usize) -> RowKey {
+    (
+        bars.time[j],
+        [
+            bars.open.values()[j].to_bits(),
+            bars.high.values()[j].to_bits(),
+            bars.low.values()[j].to_bits(),
+            bars.close.values()[j].to_bits(),
+            bars.volume.values()[j].to_bits(),
+        ],
+    )
+}
+
+/// The formatted items of one table or one indicator for a sliding window of indices: the
+/// items of `first..first + items.len()`, each with the key it was formatted from.
+struct Window<K, V> {
+    first: usize,
+    items: std::collections::VecDeque<(K, V)>,
+}
+
+impl<K, V> Default for Window<K, V> {
+    fn default() -> Self {
+        Window {
+            first: 0,
+            items: Default::default(),
+        }
+    }
+}
+
+impl<K: PartialEq, V> Window<K, V> {
+    /// Makes the window hold exactly the items of `from..to` (formatting those it lacks or
+    /// whose key changed) and returns them in order.
+    fn fill(
+        &mut self,
+        from: usize,
+        to: usize,
+        key: impl Fn(usize) -> K,
+        make: impl Fn(usize) -> V,
+    ) -> impl Iterator<Item = &V> {
+        let end = self.first + self.items.len();
+        if from < self.first || from > end {
+            self.items.clear();
+            self.first = from;
+        }
+        while self.first < from {
+            self.items.pop_front();
+            self.first += 1;
+        }
+        self.items.truncate(to.saturating_sub(from));
+        for (k, item) in self.items.iter_mut().enumerate() {
+            let kj = key(from + k);
+            if item.0 != kj {
+                *item = (kj, make(from + k));
+            }
+        }
+        for j in self.first + self.items.len()..to {
+            self.items.push_back((key(j), make(j)));
+        }
+        self.items.iter().map(|(_, v)| v)
+    }
+}
+
+/// Formatted rows and values kept between the decisions of one run (one token). Consecutive
+/// decisions show overlapping windows, so with a memo each bar and value is formatted once
+/// instead of `lookback` times; an item is reused only when the bar's time and values (or the
+/// indicator's value) are bit for bit those it was formatted from, so the text is always exactly
+/// what [`user_prompt`] writes without one.
+#[derive(Default)]
+pub struct PromptMemo {
+    /// The decision bars' table, then one per higher timeframe in order.
+    tables: Vec<Window<RowKey, Row>>,
+    /// One per indicator in order.
+    values: Vec<Window<u64, String>>,
+}
+
+fn table(out: &mut String, bars: &Bars, from: usize, to: usize, memo: &mut Window<RowKey, Row>) {
+    const HEAD: [&str; 6] = ["time", "open", "high", "low", "close", "volume"];
+    let rows: Vec<&Row> = memo
+        .fill(from, to, |j| row_key(bars, j), |j| format_row(bars, j))
         .collect();
-    let head = ["time", "open", "high", "low", "close", "volume"];
-    let mut w = head.map(str::len);
+    let mut w = HEAD.map(str::len);
     for r in &rows {
         for (k, c) in r.iter().enumerate() {
             w[k] = w[k].max(c.len());
         }
     }
-    let line = |out: &mut String, cells: &[&str]| {
-        let mut l = String::new();
+    // Cells padded to their column and two spaces apart; a line never ends in spaces.
+    let line = |out: &mut String, cells: [&str; 6]| {
         for (k, c) in cells.iter().enumerate() {
-            let _ = write!(l, "{c:<width$}  ", width = w[k]);
+            out.push_str(c);
+            if k + 1 < cells.len() {
+                out.extend(std::iter::repeat_n(' ', w[k] - c.len() + 2));
+            }
         }
-        out.push_str(l.trim_end());
+        let kept = out.trim_end_matches(' ').len();
+        out.truncate(kept);
         out.push('\n');
     };
-    line(out, &head);
-    for r in &rows {
-        line(out, &r.each_ref().map(String::as_str));
+    line(out, HEAD);
+    for r in rows {
+        line(out, r.each_ref().map(String::as_str));
     }
 }
 
 /// The user prompt for one decision (see the module doc for the layout).
 pub fn user_prompt(p: &PromptInput) -> String {
+    user_prompt_memo(p, &mut PromptMemo::default())
+}
+
+/// [`user_prompt`] reusing what earlier decisions of the run formatted (the same text).
+pub fn user_prompt_memo(p: &PromptInput, memo: &mut PromptMemo) -> String {
     let b = p.bars;
     let iv = b.interval;
     let n = p.lookback.max(1);
     let from = (p.i + 1).saturating_sub(n);
-    let mut out = String::with_capacity(2048);
+    let tables = 1 + p.higher.len();
+    if memo.tables.len() < tables {
+        memo.tables.resize_with(tables, Default::default);
+    }
+    if memo.values.len() < p.indicators.len() {
+        memo.values
+            .resize_with(p.indicators.len(), Default::default);
+    }
+    let mut out = String::with_capacity(4096);
     let _ = writeln!(
         out,
         "Token {}, {iv} bars. Decision at the close of the bar opened {} UTC; an order fills at the next bar's open.\n",
@@ -139,19 +258,29 @@ pub fn user_prompt(p: &PromptInput) -> String {
         format_time(b.time[p.i])
     );
     let _ = writeln!(out, "## {iv} bars (last {}, oldest first)", p.i + 1 - from);
-    table(&mut out, b, from, p.i + 1);
+    table(&mut out, b, from, p.i + 1, &mut memo.tables[0]);
     if !p.indicators.is_empty() {
         let _ = writeln!(
             out,
             "\n## Indicators on {iv} (last {}, oldest first)",
             p.i + 1 - from
         );
-        for (name, v) in p.indicators {
-            let vals: Vec<String> = v[from..=p.i].iter().map(|&x| num(x)).collect();
-            let _ = writeln!(out, "{name}: {}", vals.join(", "));
+        for ((name, v), w) in p.indicators.iter().zip(memo.values.iter_mut()) {
+            out.push_str(name);
+            out.push_str(": ");
+            for (k, s) in w
+                .fill(from, p.i + 1, |j| v[j].to_bits(), |j| num(v[j]))
+                .enumerate()
+            {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(s);
+            }
+            out.push('\n');
         }
     }
-    for h in p.higher {
+    for (h, w) in p.higher.iter().zip(memo.tables[1..].iter_mut()) {
         let hi = h.bars.interval;
         match h.last_closed {
             None => {
@@ -164,7 +293,7 @@ pub fn user_prompt(p: &PromptInput) -> String {
                     "\n## {hi} bars (last {} closed, oldest first)",
                     j + 1 - f
                 );
-                table(&mut out, h.bars, f, j + 1);
+                table(&mut out, h.bars, f, j + 1, w);
             }
         }
     }
@@ -237,6 +366,71 @@ mod tests {
         assert!(p.contains("position: long 2 units"), "{p}");
         assert!(p.contains("## Instructions\nBuy dips."), "{p}");
         assert!(!p.contains("ramp: 26, 27, 28, 29, 30, 31"));
+    }
+
+    /// A memo kept across decisions never changes the text: prompts built one after another
+    /// with one memo (bars walked forward with jumps and steps back, lookbacks and timeframes
+    /// changing, the table growing as a live feed's does) equal prompts built afresh.
+    #[test]
+    fn a_memo_gives_the_same_text_as_a_fresh_prompt() {
+        use crate::data::resample::align_index;
+        use crate::testing::XorShift;
+        let mut rng = XorShift::new(0x3e30_77aa);
+        let mut pick = |n: usize| ((rng.noise() + 0.5) * n as f64) as usize % n.max(1);
+        let full = crate::testing::random_walk_bars("T", Interval::M15, 600, 9);
+        let mut memo = PromptMemo::default();
+        let mut i = 0usize;
+        for step in 0..400 {
+            i = match pick(10) {
+                0 => pick(600),
+                1 => i.saturating_sub(pick(5)),
+                _ => (i + 1).min(599),
+            };
+            // A live feed: the table holds the bars up to a little past the decision bar.
+            let b = full.slice(0, (i + 1 + pick(3)).min(600));
+            // An indicator whose values change under the same indices now and then.
+            let f = if pick(4) == 0 { 0.25 } else { 0.5 };
+            let ind: Vec<f64> = b.close.values().iter().map(|c| c * f).collect();
+            let tfs: &[Interval] = match pick(3) {
+                0 => &[],
+                1 => &[Interval::H1],
+                _ => &[Interval::H1, Interval::H4],
+            };
+            let hs: Vec<(Bars, Vec<Option<usize>>)> = tfs
+                .iter()
+                .map(|&iv| {
+                    let h = b.resample(iv).unwrap();
+                    let idx = align_index(&h, &b).unwrap();
+                    (h, idx)
+                })
+                .collect();
+            let higher: Vec<Higher> = hs
+                .iter()
+                .map(|(h, idx)| Higher {
+                    bars: h,
+                    last_closed: idx[i],
+                })
+                .collect();
+            let input = PromptInput {
+                bars: &b,
+                i,
+                lookback: 1 + pick(25),
+                indicators: &[("half".into(), &ind)],
+                higher: &higher,
+                account: Account {
+                    cash: 10_000.0,
+                    equity: 10_000.0 + pick(100) as f64,
+                    position: 0.0,
+                    avg_price: 0.0,
+                },
+                instructions: "x",
+            };
+            assert_eq!(
+                user_prompt_memo(&input, &mut memo),
+                user_prompt(&input),
+                "step {step}, bar {i}"
+            );
+        }
     }
 
     /// The prompt of bar `i` built from the whole table equals the one built from the table cut

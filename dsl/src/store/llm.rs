@@ -219,11 +219,24 @@ impl LlmStore {
 /// A 128-bit key of (system prompt, prompt) for in-memory lookups: two independently seeded
 /// SipHash digests, so a collision between two different prompts is out of reach in practice.
 pub fn prompt_key(system: &str, prompt: &str) -> (u64, u64) {
+    prompt_key_of(text_hash(system), prompt)
+}
+
+/// A SipHash digest of one text (a system prompt, hashed once for a run's many prompts).
+pub fn text_hash(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// [`prompt_key`] with the system prompt already hashed by [`text_hash`].
+pub fn prompt_key_of(system_hash: u64, prompt: &str) -> (u64, u64) {
     use std::hash::{Hash, Hasher};
     let mut a = std::collections::hash_map::DefaultHasher::new();
-    (system, prompt).hash(&mut a);
+    (system_hash, prompt).hash(&mut a);
     let mut b = std::collections::hash_map::DefaultHasher::new();
-    (0x9e37_79b9_7f4a_7c15u64, prompt, system).hash(&mut b);
+    (0x9e37_79b9_7f4a_7c15u64, prompt, system_hash).hash(&mut b);
     (a.finish(), b.finish())
 }
 

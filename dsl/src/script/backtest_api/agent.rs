@@ -22,7 +22,7 @@ use crate::llm::{
 use crate::script::api::{RhaiResult, check_keys, opt_f64, opt_i64, opt_str, rt_err};
 use crate::script::runtime::Runtime;
 use crate::series::Series;
-use crate::store::llm::{CacheFile, CachedAnswer, LlmStore, prompt_key};
+use crate::store::llm::{CacheFile, CachedAnswer, LlmStore, prompt_key_of, text_hash};
 use crate::time::format_time;
 use rhai::{Array, Dynamic, FLOAT, Map};
 use std::collections::HashMap;
@@ -100,8 +100,12 @@ impl AgentOptions {
 struct TokenState {
     last_bucket: Option<i64>,
     risk: RiskState,
-    /// (interval) → resampled bars and, per bar, the last closed higher bar.
+    /// (interval) → resampled bars and, per bar, the last closed higher bar, for the decision
+    /// bars of the length in `higher_of` (a live feed's bars grow: a new length resamples).
     higher: HashMap<Interval, (Bars, Vec<Option<usize>>)>,
+    higher_of: usize,
+    /// What earlier decisions formatted, reused by the next prompt.
+    memo: prompt::PromptMemo,
 }
 
 struct Inner {
@@ -429,6 +433,10 @@ impl AgentRun {
         }
         let last_before = tok.last_bucket;
         tok.last_bucket = Some(b);
+        if tok.higher_of != bars.len() {
+            tok.higher.clear();
+            tok.higher_of = bars.len();
+        }
         for iv in &o.timeframes {
             if !tok.higher.contains_key(iv) {
                 let h = bars
@@ -454,19 +462,24 @@ impl AgentRun {
             .iter()
             .map(|(k, s)| (k.clone(), s.values()))
             .collect();
-        let user = prompt::user_prompt(&PromptInput {
-            bars: &bars,
-            i,
-            lookback: o.lookback,
-            indicators: &ind,
-            higher: &higher,
-            account,
-            instructions: &o.instructions,
-        });
+        let user = prompt::user_prompt_memo(
+            &PromptInput {
+                bars: &bars,
+                i,
+                lookback: o.lookback,
+                indicators: &ind,
+                higher: &higher,
+                account,
+                instructions: &o.instructions,
+            },
+            &mut tok.memo,
+        );
         drop(higher);
         let system = prompt::system_prompt();
+        static SYSTEM_HASH: std::sync::LazyLock<u64> =
+            std::sync::LazyLock::new(|| text_hash(prompt::system_prompt()));
+        let key = prompt_key_of(*SYSTEM_HASH, &user);
         let model = o.model.clone().unwrap_or_else(|| self.llm.model.clone());
-        let bar_label = format!("{} {}", bars.id, format_time(bars.time[i]));
 
         // 1. The cache.
         let mut cached: Option<CachedAnswer> = None;
@@ -490,11 +503,7 @@ impl AgentRun {
                     };
                     inner.memo.insert(model.clone(), all);
                 }
-                cached = inner
-                    .memo
-                    .get(&model)
-                    .and_then(|m| m.get(&prompt_key(&system, &user)))
-                    .cloned();
+                cached = inner.memo.get(&model).and_then(|m| m.get(&key)).cloned();
             }
         }
         let (text, source, error, tokens_in, tokens_out, latency_ms) = match cached {
@@ -508,6 +517,7 @@ impl AgentRun {
             ),
             None => {
                 // 2. The network, if allowed.
+                let bar_label = format!("{} {}", bars.id, format_time(bars.time[i]));
                 if self.opts.mode == Mode::Replay {
                     return Err(rt_err(format!(
                         "llm: \"replay\" found no cached answer for the bar {bar_label} (model {model}); run once with llm: \"cache\" to ask the model, or check that the bars, indicators and instructions match the cached run"
@@ -549,7 +559,7 @@ impl AgentRun {
                     .client
                     .clone()
                     .ok_or_else(|| rt_err("no LLM client"))?;
-                let mut req = Request::user(system.clone(), user.clone(), o.max_tokens);
+                let mut req = Request::user(system.to_string(), user.clone(), o.max_tokens);
                 req.model = Some(model.clone());
                 req.temperature = Some(0.0);
                 inner.network_calls += 1;
@@ -562,7 +572,7 @@ impl AgentRun {
                             latency_ms: r.latency.as_secs_f64() * 1e3,
                         };
                         if let Some(m) = inner.memo.get_mut(&model) {
-                            m.insert(prompt_key(&system, &user), a.clone());
+                            m.insert(key, a.clone());
                         }
                         if let Some(s) = inner.store.as_mut() {
                             s.put(&model, &system, &user, &a).map_err(to_rt)?;
