@@ -419,3 +419,43 @@ fn the_key_never_reaches_outputs_logs_or_the_database() {
         .collect();
     assert!(String::from_utf8_lossy(&all).contains("echo ***"));
 }
+
+/// A session keeps the answers it read from the store for its later runs; answers another
+/// session (or process) stored after that are still found: a memo miss asks the store before the
+/// model. Here a replay fails with nothing cached, another session on the same home fills the
+/// cache, and the first session's replay then runs with zero requests and the same trades.
+#[test]
+fn answers_stored_by_another_session_are_found_by_a_session_that_read_the_cache_before() {
+    let home = tempfile::tempdir().unwrap();
+    let mock = MockLlm::start();
+    mock.respond_with(scripted);
+    let (mut first, _) = session(home.path(), &mock);
+    run(&mut first, AGENT);
+    let err = first
+        .execute("let r = backtest(bars, agent, #{ llm: \"replay\" });")
+        .err()
+        .expect("a replay with nothing cached fails");
+    assert!(
+        err.evalue.contains("found no cached answer"),
+        "{}",
+        err.evalue
+    );
+
+    let (mut other, _) = session(home.path(), &mock);
+    run(&mut other, AGENT);
+    run(&mut other, "let r = backtest(bars, agent);");
+    assert!(mock.requests() > 0);
+    let expected = trades(&mut other);
+
+    mock.reset();
+    run(
+        &mut first,
+        "let r = backtest(bars, agent, #{ llm: \"replay\" });",
+    );
+    assert_eq!(mock.requests(), 0, "the replay asked the model");
+    assert_eq!(trades(&mut first), expected);
+    assert_eq!(
+        run(&mut first, "r.decisions().len()"),
+        run(&mut other, "r.decisions().len()")
+    );
+}

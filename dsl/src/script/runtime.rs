@@ -26,6 +26,8 @@ pub struct Runtime {
     pub llm: RwLock<Option<crate::llm::LlmConfig>>,
     /// Said on stderr at the first cell (a setting that could not be read).
     pub startup_warning: std::sync::Mutex<Option<String>>,
+    /// Cached LLM answers read from the store, kept for the session's later runs.
+    pub llm_answers: Arc<crate::store::llm::AnswerMemo>,
 }
 
 impl Runtime {
@@ -53,6 +55,7 @@ impl Runtime {
             foreign: RwLock::new(None),
             lookahead: AtomicBool::new(false),
             llm: RwLock::new(None),
+            llm_answers: Arc::default(),
         })
     }
 

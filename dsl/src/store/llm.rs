@@ -216,6 +216,13 @@ impl LlmStore {
     }
 }
 
+/// One model's answers in one store, by [`prompt_key`].
+pub type Answers = std::sync::Arc<std::sync::Mutex<HashMap<(u64, u64), CachedAnswer>>>;
+
+/// Answers read from stores, per (database, model): a session reads a store's answers once and
+/// its later runs look them up in memory (see `llm_decide`).
+pub type AnswerMemo = std::sync::Mutex<HashMap<(PathBuf, String), Answers>>;
+
 /// A 128-bit key of (system prompt, prompt) for in-memory lookups: two independently seeded
 /// SipHash digests, so a collision between two different prompts is out of reach in practice.
 pub fn prompt_key(system: &str, prompt: &str) -> (u64, u64) {

@@ -22,7 +22,9 @@ use crate::llm::{
 use crate::script::api::{RhaiResult, check_keys, opt_f64, opt_i64, opt_str, rt_err};
 use crate::script::runtime::Runtime;
 use crate::series::Series;
-use crate::store::llm::{CacheFile, CachedAnswer, LlmStore, prompt_key_of, text_hash};
+use crate::store::llm::{
+    AnswerMemo, Answers, CacheFile, CachedAnswer, LlmStore, prompt_key_of, text_hash,
+};
 use crate::time::format_time;
 use rhai::{Array, Dynamic, FLOAT, Map};
 use std::collections::HashMap;
@@ -116,10 +118,34 @@ struct Inner {
     store: Option<LlmStore>,
     file: Option<CacheFile>,
     client: Option<Arc<Client>>,
-    /// The store's answers per model, loaded on the model's first decision of the run.
-    memo: HashMap<String, HashMap<(u64, u64), CachedAnswer>>,
+    /// The store's answers per model (shared by the process's runs on the same store).
+    memo: HashMap<String, Answers>,
     /// Decisions up to this bar time are logged already (a resumed simulation).
     logged_until: Option<i64>,
+}
+
+/// One model's answers in one store, shared by the session's runs ([`Runtime::llm_answers`]):
+/// a rerun of a cached backtest looks its answers up in memory instead of reading and hashing the
+/// whole table again (2,000 answers are about 11 MB of prompt text). The table only gains
+/// answers, so the memo is never wrong, only incomplete: a miss asks the store for that one
+/// prompt (another session or process may have stored it) before the model is asked.
+fn store_answers(
+    memo: &AnswerMemo,
+    db: &std::path::Path,
+    model: &str,
+    store: &LlmStore,
+) -> crate::Result<Answers> {
+    let key = (db.to_path_buf(), model.to_string());
+    if let Some(a) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(a.clone());
+    }
+    let loaded: Answers = Arc::new(Mutex::new(store.all_for(model)?));
+    Ok(memo
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_insert(loaded)
+        .clone())
 }
 
 /// The agent of one run (shared by every `ctx` of the run).
@@ -129,6 +155,8 @@ pub struct AgentRun {
     db_path: std::path::PathBuf,
     offline: bool,
     inner: Mutex<Inner>,
+    /// The session's answers read from stores.
+    answers: Arc<AnswerMemo>,
     /// A unique key for this run in `llm_decisions`.
     pub run_key: String,
 }
@@ -308,6 +336,7 @@ impl AgentRun {
             llm: rt.llm_config(),
             db_path: rt.config.db_path(),
             offline: rt.config.offline,
+            answers: rt.llm_answers.clone(),
             inner: Mutex::new(Inner {
                 tokens: HashMap::new(),
                 records: Vec::new(),
@@ -496,14 +525,31 @@ impl AgentRun {
                 if inner.store.is_none() {
                     inner.store = Some(LlmStore::open(&self.db_path).map_err(to_rt)?);
                 }
-                if !inner.memo.contains_key(&model) {
-                    let all = match &inner.store {
-                        Some(s) => s.all_for(&model).map_err(to_rt)?,
-                        None => HashMap::new(),
-                    };
-                    inner.memo.insert(model.clone(), all);
+                if !inner.memo.contains_key(&model)
+                    && let Some(store) = &inner.store
+                {
+                    let answers = store_answers(&self.answers, &self.db_path, &model, store)
+                        .map_err(to_rt)?;
+                    inner.memo.insert(model.clone(), answers);
                 }
-                cached = inner.memo.get(&model).and_then(|m| m.get(&key)).cloned();
+                if let Some(m) = inner.memo.get(&model) {
+                    cached = m
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(&key)
+                        .cloned();
+                    // Not in memory: another process (or run) may have stored it since.
+                    if cached.is_none()
+                        && let Some(store) = &inner.store
+                    {
+                        cached = store.cached(&model, system, &user).map_err(to_rt)?;
+                        if let Some(a) = &cached {
+                            m.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(key, a.clone());
+                        }
+                    }
+                }
             }
         }
         let (text, source, error, tokens_in, tokens_out, latency_ms) = match cached {
@@ -571,8 +617,10 @@ impl AgentRun {
                             output_tokens: r.output_tokens,
                             latency_ms: r.latency.as_secs_f64() * 1e3,
                         };
-                        if let Some(m) = inner.memo.get_mut(&model) {
-                            m.insert(key, a.clone());
+                        if let Some(m) = inner.memo.get(&model) {
+                            m.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(key, a.clone());
                         }
                         if let Some(s) = inner.store.as_mut() {
                             s.put(&model, &system, &user, &a).map_err(to_rt)?;
