@@ -431,10 +431,9 @@ fn answers_stored_by_another_session_are_found_by_a_session_that_read_the_cache_
     mock.respond_with(scripted);
     let (mut first, _) = session(home.path(), &mock);
     run(&mut first, AGENT);
-    let err = first
-        .execute("let r = backtest(bars, agent, #{ llm: \"replay\" });")
-        .err()
-        .expect("a replay with nothing cached fails");
+    let Err(err) = first.execute("let r = backtest(bars, agent, #{ llm: \"replay\" });") else {
+        panic!("a replay with nothing cached fails");
+    };
     assert!(
         err.evalue.contains("found no cached answer"),
         "{}",

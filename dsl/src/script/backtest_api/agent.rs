@@ -519,7 +519,7 @@ impl AgentRun {
                 inner.file = Some(CacheFile::open(std::path::Path::new(path)).map_err(to_rt)?);
             }
             if let Some(f) = &inner.file {
-                cached = f.get(&model, &system, &user).cloned();
+                cached = f.get(&model, system, &user).cloned();
             }
             if cached.is_none() {
                 if inner.store.is_none() {
@@ -623,18 +623,18 @@ impl AgentRun {
                                 .insert(key, a.clone());
                         }
                         if let Some(s) = inner.store.as_mut() {
-                            s.put(&model, &system, &user, &a).map_err(to_rt)?;
+                            s.put(&model, system, &user, &a).map_err(to_rt)?;
                         } else {
                             let mut s = LlmStore::open(&self.db_path).map_err(to_rt)?;
-                            s.put(&model, &system, &user, &a).map_err(to_rt)?;
+                            s.put(&model, system, &user, &a).map_err(to_rt)?;
                             inner.store = Some(s);
                         }
                         if let Some(f) = inner.file.as_mut() {
-                            f.put(&model, &system, &user, &a).map_err(to_rt)?;
+                            f.put(&model, system, &user, &a).map_err(to_rt)?;
                         } else if let Some(path) = &self.opts.cache_file {
                             let mut f =
                                 CacheFile::open(std::path::Path::new(path)).map_err(to_rt)?;
-                            f.put(&model, &system, &user, &a).map_err(to_rt)?;
+                            f.put(&model, system, &user, &a).map_err(to_rt)?;
                             inner.file = Some(f);
                         }
                         (
