@@ -272,6 +272,79 @@ impl Frame {
             .map_err(|e| DslError::data(format!("cannot write {shown}: {e}")))
     }
 
+    /// Writes the table as Parquet (the columns as [`Frame::to_polars`] gives them).
+    pub fn to_parquet_file(&self, file: &std::path::Path, shown: &str) -> Result<()> {
+        use polars::prelude::ParquetWriter;
+        let mut df = self.to_polars()?;
+        let f = std::fs::File::create(file)
+            .map_err(|e| DslError::data(format!("cannot write {shown}: {e}")))?;
+        ParquetWriter::new(f)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(|e| DslError::data(format!("cannot write {shown}: {e}")))
+    }
+
+    /// Reads a Parquet file [`Frame::to_parquet_file`] wrote (float, integer, text and boolean
+    /// columns; a column named `time` reads as times).
+    pub fn read_parquet_file(file: &std::path::Path) -> Result<Frame> {
+        use polars::prelude::{DataType, ParquetReader, SerReader};
+        let shown = file.display();
+        let f = std::fs::File::open(file)
+            .map_err(|e| DslError::data(format!("cannot read {shown}: {e}")))?;
+        let df = ParquetReader::new(f)
+            .finish()
+            .map_err(|_| DslError::data(format!("cannot read {shown}: not a Parquet file")))?;
+        let bad = |n: &str| {
+            DslError::data(format!(
+                "cannot read {shown}: column {n} has a type a frame does not hold"
+            ))
+        };
+        let mut cols = Vec::new();
+        for c in df.columns() {
+            let n = c.name().to_string();
+            let s = c.as_materialized_series();
+            let col = match s.dtype() {
+                DataType::Float64 => Column::F64(
+                    s.f64()
+                        .map_err(|_| bad(&n))?
+                        .iter()
+                        .map(|x| x.unwrap_or(f64::NAN))
+                        .collect(),
+                ),
+                DataType::Int64 => {
+                    let v: Vec<i64> = s
+                        .i64()
+                        .map_err(|_| bad(&n))?
+                        .iter()
+                        .map(|x| x.unwrap_or(0))
+                        .collect();
+                    if n == "time" {
+                        Column::Time(v)
+                    } else {
+                        Column::I64(v)
+                    }
+                }
+                DataType::String => Column::Str(
+                    s.str()
+                        .map_err(|_| bad(&n))?
+                        .iter()
+                        .map(|x| x.unwrap_or("").to_string())
+                        .collect(),
+                ),
+                DataType::Boolean => Column::Bool(
+                    s.bool()
+                        .map_err(|_| bad(&n))?
+                        .iter()
+                        .map(|x| x.unwrap_or(false))
+                        .collect(),
+                ),
+                _ => return Err(bad(&n)),
+            };
+            cols.push((n, col));
+        }
+        Frame::new(cols)
+    }
+
     /// Rows shown in displays: all up to 20, else the first 10 and last 5.
     fn shown_rows(&self) -> Vec<Option<usize>> {
         let n = self.len();

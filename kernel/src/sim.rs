@@ -167,18 +167,22 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
         }
         SimCommand::Export { id, csv, parquet } => {
             let s = SimValue::open(db(), id)?;
-            let Some(dir) = csv else {
-                if parquet.is_some() {
-                    bail!("--parquet export is not available yet; use --csv DIR");
-                }
-                bail!("give --csv DIR");
+            let (dir, ext) = match (csv, parquet) {
+                (Some(d), _) => (d, "csv"),
+                (None, Some(d)) => (d, "parquet"),
+                (None, None) => bail!("give --csv DIR or --parquet DIR"),
             };
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             for (name, f) in s.frames()? {
-                let path = dir.join(format!("sim-{id}-{name}.csv"));
-                f.to_csv(&path.to_string_lossy())?;
-                outln!("{}", path.display());
+                let path = dir.join(format!("sim-{id}-{name}.{ext}"));
+                let shown = path.display().to_string();
+                if ext == "csv" {
+                    f.to_csv_file(&path, &shown)?;
+                } else {
+                    f.to_parquet_file(&path, &shown)?;
+                }
+                outln!("{shown}");
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -159,4 +159,45 @@ fn the_simulation_example_runs_to_the_end_and_lists_itself() {
     let v: serde_json::Value = serde_json::from_slice(&ls.stdout).expect("sim ls --json");
     assert_eq!(v[0]["status"], "finished");
     assert_eq!(v[0]["bars"], 2000);
+
+    // Exported as CSV and as Parquet: the same tables (a Parquet file read back and written as
+    // CSV is byte for byte the CSV export), the equity one point per bar.
+    let csv_dir = home.path().join("csv");
+    let pq_dir = home.path().join("parquet");
+    for (flag, dir) in [("--csv", &csv_dir), ("--parquet", &pq_dir)] {
+        let out = stratbook(
+            &["sim", "export", "1", flag, dir.to_str().unwrap()],
+            home.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{flag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&pq_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "sim-1-equity.parquet",
+            "sim-1-fills.parquet",
+            "sim-1-signals.parquet",
+            "sim-1-trades.parquet"
+        ]
+    );
+    for name in &names {
+        let stem = name.trim_end_matches(".parquet");
+        let f = dsl::frame::Frame::read_parquet_file(&pq_dir.join(name)).unwrap();
+        let again = home.path().join(format!("{stem}.again.csv"));
+        f.to_csv(again.to_str().unwrap()).unwrap();
+        let want = std::fs::read_to_string(csv_dir.join(format!("{stem}.csv"))).unwrap();
+        assert_eq!(std::fs::read_to_string(&again).unwrap(), want, "{name}");
+        if stem.ends_with("equity") {
+            assert_eq!(f.len(), 2000);
+        }
+    }
 }
