@@ -64,14 +64,47 @@ pub trait Render {
 
 type Sink = Box<dyn FnMut(Output) + Send>;
 
+/// The host's channel for outputs outside any cell (see [`Emitter::update_background`]).
+pub type BackgroundSink = std::sync::Arc<dyn Fn(Output) + Send + Sync>;
+
 /// Where a running cell's outputs go. Outside a cell (or with no sink) outputs are dropped.
 #[derive(Default)]
 pub struct Emitter {
     sink: Mutex<Option<Sink>>,
     next_id: AtomicU64,
+    background: Mutex<Option<BackgroundSink>>,
 }
 
 impl Emitter {
+    /// Installs the host's channel for updates made outside any cell (a kernel has one: it sends
+    /// them as update_display_data to the cell that showed the display; a headless run has none).
+    pub fn set_background(&self, sink: Option<BackgroundSink>) {
+        *self.background.lock().unwrap_or_else(|e| e.into_inner()) = sink;
+    }
+
+    /// Whether displays can be updated after their cell ended.
+    pub fn has_background(&self) -> bool {
+        self.background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Replaces a display shown by an earlier cell, from outside any cell (a background thread).
+    pub fn update_background(&self, bundle: MimeBundle, display_id: &str) {
+        let sink = self
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(sink) = sink {
+            sink(Output::UpdateDisplay {
+                bundle,
+                display_id: display_id.into(),
+            });
+        }
+    }
+
     pub fn set_sink(&self, sink: Option<Sink>) {
         *self.sink.lock().unwrap_or_else(|e| e.into_inner()) = sink;
     }

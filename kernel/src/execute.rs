@@ -37,6 +37,8 @@ pub struct ExecJob {
 
 pub enum Job {
     Execute(ExecJob),
+    /// Installs the channel for outputs made outside any cell (a simulation's live card).
+    Background(dsl::display::BackgroundSink),
     Complete {
         code: String,
         cursor: usize,
@@ -201,6 +203,7 @@ fn run_job(session: &mut Session, rust: &mut RustCells, job: Job) {
             let r = catch_unwind(AssertUnwindSafe(|| session.inspect(&code, cursor)));
             let _ = reply.send(r.unwrap_or(None));
         }
+        Job::Background(sink) => session.runtime().emitter.set_background(Some(sink)),
         Job::IsComplete { code, reply } => {
             if rust_body(&code).is_some() {
                 let _ = reply.send(Completeness::Complete);

@@ -38,6 +38,11 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
 
     let r = rt.clone();
     api.func("display", &["value: any"], "()", move |v: Dynamic| {
+        if let Some(sim) = v.read_lock::<super::sim_api::SimValue>()
+            && super::sim_api::show_live(&r, &sim)
+        {
+            return;
+        }
         for b in super::render::render_all(&v) {
             r.emitter.display(b, None);
         }

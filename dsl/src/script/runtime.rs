@@ -3,7 +3,7 @@
 
 use crate::cancel::Cancel;
 use crate::data::config::Config;
-use crate::display::Emitter;
+use crate::display::{Emitter, MimeBundle};
 use crate::memory::{self, Budget};
 use crate::script::rust_api::ForeignFns;
 use std::sync::atomic::AtomicBool;
@@ -28,7 +28,28 @@ pub struct Runtime {
     pub startup_warning: std::sync::Mutex<Option<String>>,
     /// Cached LLM answers read from the store, kept for the session's later runs.
     pub llm_answers: Arc<crate::store::llm::AnswerMemo>,
+    /// Displays that keep updating after their cell ended (a running simulation's card).
+    live: std::sync::Mutex<LiveDisplays>,
 }
+
+/// What a live display shows now, and whether it goes on changing.
+pub type LiveRender = Box<dyn FnMut() -> (MimeBundle, bool) + Send>;
+
+struct LiveDisplay {
+    id: String,
+    shown: String,
+    render: LiveRender,
+}
+
+#[derive(Default)]
+struct LiveDisplays {
+    list: Vec<LiveDisplay>,
+    /// The updater thread runs (it ends when the list empties).
+    running: bool,
+}
+
+/// How often live displays are re-rendered (and at most how often each is updated).
+pub const LIVE_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Runtime {
     pub fn new(config: Config) -> Arc<Runtime> {
@@ -56,7 +77,53 @@ impl Runtime {
             lookahead: AtomicBool::new(false),
             llm: RwLock::new(None),
             llm_answers: Arc::default(),
+            live: Default::default(),
         })
+    }
+
+    /// Keeps the display `id` (already shown, its text `shown`) up to date after its cell ends:
+    /// once a [`LIVE_PERIOD`] a background thread renders it and, when the text changed, sends it
+    /// through the host's background channel; it stops when `render` says it no longer changes
+    /// (after sending that last state).
+    pub fn add_live_display(self: &Arc<Self>, id: String, shown: String, render: LiveRender) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.list.push(LiveDisplay { id, shown, render });
+        if live.running {
+            return;
+        }
+        live.running = true;
+        let rt = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("stratbook-live-displays".into())
+            .spawn(move || rt.update_live_displays());
+        if spawned.is_err() {
+            live.running = false;
+        }
+    }
+
+    fn update_live_displays(&self) {
+        loop {
+            std::thread::sleep(LIVE_PERIOD);
+            let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            live.list.retain_mut(|d| {
+                // A display whose rendering panics is dropped, never the thread.
+                let Ok((bundle, goes_on)) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (d.render)()))
+                else {
+                    return false;
+                };
+                let text = bundle.plain().unwrap_or_default().to_string();
+                if text != d.shown {
+                    self.emitter.update_background(bundle, &d.id);
+                    d.shown = text;
+                }
+                goes_on
+            });
+            if live.list.is_empty() {
+                live.running = false;
+                return;
+            }
+        }
     }
 
     /// Installs (or, with `None`, removes) the bridge `rust(...)` calls go through.

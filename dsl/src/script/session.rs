@@ -224,6 +224,12 @@ impl Session {
         if suppress || value.is_unit() {
             return Ok(ExecResult::default());
         }
+        // A running simulation's card keeps updating after the cell (where the host can).
+        if let Some(sim) = value.read_lock::<super::sim_api::SimValue>()
+            && super::sim_api::show_live(&self.runtime, &sim)
+        {
+            return Ok(ExecResult::default());
+        }
         // A value shown as several outputs (a tear sheet) displays all but the last now.
         let mut shown = render::render_all(&value);
         let last = shown.pop();

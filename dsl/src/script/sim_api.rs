@@ -758,6 +758,36 @@ fn wait(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
     }
 }
 
+/// Shows a running simulation's card so that it keeps updating after the cell ends (at most once
+/// a second, through the host's background channel), until the simulation stops. False when the
+/// host has no such channel (a headless run) or the simulation is over: the caller shows it as
+/// any value.
+pub fn show_live(rt: &Arc<Runtime>, s: &SimValue) -> bool {
+    let live = |s: &SimValue| {
+        s.row()
+            .map(|r| matches!(r.status.as_str(), "running" | "paused"))
+            .unwrap_or(false)
+    };
+    if !rt.emitter.has_background() || !live(s) {
+        return false;
+    }
+    let id = rt.emitter.new_display_id("sim");
+    let card = s.render();
+    let shown = card.plain().unwrap_or_default().to_string();
+    rt.emitter.display(card, Some(id.clone()));
+    let sim = s.clone();
+    rt.add_live_display(
+        id,
+        shown,
+        Box::new(move || {
+            // The status first: a card rendered after the end shows the final state.
+            let goes_on = live(&sim);
+            (sim.render(), goes_on)
+        }),
+    );
+    true
+}
+
 /// Follows the simulation in the cell: its card, updated in place once a second (the bars are
 /// committed before the card reads them), until it ends or the cell is interrupted; the
 /// interrupt stops the watching, never the simulation.

@@ -24,7 +24,14 @@ enum Command {
 pub struct Publisher {
     tx: mpsc::UnboundedSender<Command>,
     session: String,
+    /// The request each recent display id was shown under (newest last), so an update made
+    /// after its cell ended goes to that cell (JupyterLab routes iopub by parent).
+    displays:
+        std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(String, JupyterMessage)>>>,
 }
+
+/// Display ids remembered for updates from outside a cell.
+const DISPLAYS_KEPT: usize = 256;
 
 impl Publisher {
     /// Starts the task that owns the socket.
@@ -34,6 +41,7 @@ impl Publisher {
         Publisher {
             tx,
             session: session.to_string(),
+            displays: Default::default(),
         }
     }
 
@@ -47,7 +55,32 @@ impl Publisher {
     }
 
     pub fn output(&self, parent: &JupyterMessage, c: IopubContent) {
+        if c.msg_type == "display_data"
+            && let Some(id) = c.content["transient"]["display_id"].as_str()
+        {
+            let mut d = self.displays.lock().unwrap_or_else(|e| e.into_inner());
+            d.retain(|(k, _)| k != id);
+            if d.len() >= DISPLAYS_KEPT {
+                d.pop_front();
+            }
+            d.push_back((id.to_string(), parent.clone()));
+        }
         self.publish(Some(parent), c.msg_type, c.content);
+    }
+
+    /// An update of a display made outside any cell, sent as from the cell that showed it.
+    pub fn background(&self, out: &dsl::display::Output) {
+        if let dsl::display::Output::UpdateDisplay { bundle, display_id } = out {
+            let parent = self
+                .displays
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|(k, _)| k == display_id)
+                .map(|(_, p)| p.clone());
+            let c = crate::outputs::display(bundle, Some(display_id), true);
+            self.publish(parent.as_ref(), c.msg_type, c.content);
+        }
     }
 
     /// Waits (at most a second) until everything published so far is queued for each client.

@@ -112,6 +112,10 @@ async fn serve(info: ConnectionInfo) -> anyhow::Result<()> {
 
     let iopub = Publisher::start(iopub_conn, &session);
     iopub.status(None, "starting");
+    let background = iopub.clone();
+    executor.submit(crate::execute::Job::Background(Arc::new(move |o| {
+        background.background(&o)
+    })));
     tokio::spawn(iopub::heartbeat_loop(hb));
     let kernel = Kernel {
         iopub: iopub.clone(),
