@@ -16,6 +16,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// Stream text coalesced into one message, at most (plus the last piece added).
+const STREAM_CHUNK: usize = 256 << 10;
+
 /// Starts the reader and the processor.
 pub fn start(kernel: Kernel, recv: RouterRecvConnection, send: RouterSendConnection) {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -196,8 +199,11 @@ impl Shell {
             while let Some(ev) = next.take() {
                 match ev {
                     ExecEvent::Output(Output::Stream { stderr, mut text }) => {
-                        // Coalesce what is already waiting into one stream message.
-                        while let Ok(ev) = rx.try_recv() {
+                        // Coalesce what is already waiting into one stream message, up to a
+                        // size that keeps each message a small part of a client's iopub budget.
+                        while text.len() < STREAM_CHUNK
+                            && let Ok(ev) = rx.try_recv()
+                        {
                             match ev {
                                 ExecEvent::Output(Output::Stream { stderr: s, text: t })
                                     if s == stderr =>
