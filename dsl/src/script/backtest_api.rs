@@ -4,14 +4,15 @@
 
 pub(crate) mod agent;
 pub(crate) mod ctx;
+mod decisions;
 pub mod lint;
 mod on_bar_compiler;
 mod optimize;
 pub(crate) mod options;
 pub(crate) mod result;
 
-pub use agent::{decision_stats, decisions_frame};
 pub use ctx::BarCtx;
+pub use decisions::{decision_stats, decisions_frame};
 pub use options::StrategyValue;
 pub use result::ResultValue;
 

@@ -33,6 +33,7 @@ const MORE: u8 = 0x01;
 const LONG: u8 = 0x02;
 const COMMAND: u8 = 0x04;
 
+#[derive(Default)]
 struct Queue {
     msgs: VecDeque<Bytes>,
     bytes: usize,
@@ -41,6 +42,7 @@ struct Queue {
     closed: bool,
 }
 
+#[derive(Default)]
 struct Peer {
     subs: Mutex<Vec<Vec<u8>>>,
     queue: Mutex<Queue>,
@@ -336,16 +338,7 @@ where
         // A port scanner, a client that gave up, a ZMTP 2 peer: nothing to serve.
         _ => return,
     }
-    let peer = Arc::new(Peer {
-        subs: Mutex::new(Vec::new()),
-        queue: Mutex::new(Queue {
-            msgs: VecDeque::new(),
-            bytes: 0,
-            dropping: 0,
-            closed: false,
-        }),
-        wake: Notify::new(),
-    });
+    let peer = Arc::new(Peer::default());
     lock(&peers).push(peer.clone());
     let (pong_tx, mut pong_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let reader = {
@@ -443,13 +436,7 @@ mod tests {
     fn a_full_queue_drops_for_that_peer_only() {
         let mk = || Peer {
             subs: Mutex::new(vec![Vec::new()]),
-            queue: Mutex::new(Queue {
-                msgs: VecDeque::new(),
-                bytes: 0,
-                dropping: 0,
-                closed: false,
-            }),
-            wake: Notify::new(),
+            ..Peer::default()
         };
         let (slow, fast) = (mk(), mk());
         let m = Bytes::from(vec![0u8; 1000]);

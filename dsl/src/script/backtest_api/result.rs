@@ -126,7 +126,7 @@ impl Render for ResultValue {
         let r = &self.result;
         let mut text = r.summary();
         if let Some(d) = &self.decisions {
-            let st = super::agent::decision_stats(d);
+            let st = super::decisions::decision_stats(d);
             let v = |k: &str| st.iter().find(|(n, _)| n == k).map_or(0.0, |x| x.1);
             text.push_str(&format!(
                 "  LLM agent: {} decisions, {} % overruled by the risk layer, {} failed (held), tokens {} in / {} out, est. cost ${:.4}\n",
