@@ -10,7 +10,7 @@ use clap::Subcommand;
 use dsl::data::config::Config;
 use dsl::display::Render;
 use dsl::script::sim_api::{self, SimValue};
-use dsl::store::sim::{SimRow, SimStore};
+use dsl::store::sim::{SimRow, SimStore, is_active};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -132,7 +132,7 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
             let Some(r) = st.get(id)? else {
                 bail!("no simulation {id}; see `stratbook sim ls`")
             };
-            if !matches!(r.status.as_str(), "running" | "paused") {
+            if !is_active(&r.status) {
                 bail!("simulation {id} is {}, not running", r.status);
             }
             st.request(id, "stop")?;
@@ -140,7 +140,7 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
             for _ in 0..100 {
                 std::thread::sleep(Duration::from_millis(100));
                 let s = st.get(id)?.map(|r| r.status).unwrap_or_default();
-                if !matches!(s.as_str(), "running" | "paused") {
+                if !is_active(&s) {
                     outln!("simulation {id}: {s}");
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -159,7 +159,7 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
                     last = text;
                 }
                 let st = s.info()?.status;
-                if !matches!(st.as_str(), "running" | "paused") {
+                if !is_active(&st) {
                     return Ok(ExitCode::SUCCESS);
                 }
                 std::thread::sleep(Duration::from_secs(1));

@@ -396,7 +396,7 @@ fn simulate(
                 .get(id)
                 .map_err(sim_err)?
                 .ok_or_else(|| rt_err(format!("no simulation {id} to resume")))?;
-            if row.status == "running" || row.status == "paused" {
+            if crate::store::sim::is_active(&row.status) {
                 return Err(rt_err(format!(
                     "simulation {id} is still {}; stop it first or wait",
                     row.status

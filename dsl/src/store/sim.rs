@@ -99,6 +99,12 @@ fn process_gone(pid: Option<i64>) -> bool {
     }
 }
 
+/// Whether a simulation with this status can still change (running or paused); every other
+/// status is final.
+pub fn is_active(status: &str) -> bool {
+    matches!(status, "running" | "paused")
+}
+
 /// One simulation's row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimRow {
@@ -390,7 +396,7 @@ impl SimStore {
             .query_map(p, |r| {
                 let status: String = r.get(3)?;
                 let heartbeat: i64 = r.get(9)?;
-                let live = status == "running" || status == "paused";
+                let live = is_active(&status);
                 let tokens: String = r.get(5)?;
                 let stats: Option<String> = r.get(15)?;
                 Ok(SimRow {

@@ -56,7 +56,7 @@ fn wait(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
         // Another process runs it: poll the database.
         loop {
             let st = s.row()?.status;
-            if !matches!(st.as_str(), "running" | "paused") {
+            if !crate::store::sim::is_active(&st) {
                 return Ok(());
             }
             rt.cancel.check().map_err(sim_err)?;
@@ -86,7 +86,7 @@ fn wait(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
 pub fn show_live(rt: &Arc<Runtime>, s: &SimValue) -> bool {
     let live = |s: &SimValue| {
         s.row()
-            .map(|r| matches!(r.status.as_str(), "running" | "paused"))
+            .map(|r| crate::store::sim::is_active(&r.status))
             .unwrap_or(false)
     };
     if !rt.emitter.has_background() || !live(s) {
@@ -129,7 +129,7 @@ fn watch(rt: &Runtime, s: &SimValue) -> RhaiResult<()> {
             rt.emitter.update(card, &id);
             shown = text;
         }
-        if !matches!(s.row()?.status.as_str(), "running" | "paused") {
+        if !crate::store::sim::is_active(&s.row()?.status) {
             return Ok(());
         }
     }
