@@ -368,12 +368,22 @@ mod tests {
         assert!(!p.contains("ramp: 26, 27, 28, 29, 30, 31"));
     }
 
+    /// Each timeframe's bars resampled from `b`, with the last closed one at each bar of `b`.
+    fn resampled(b: &Bars, tfs: &[Interval]) -> Vec<(Bars, Vec<Option<usize>>)> {
+        tfs.iter()
+            .map(|&iv| {
+                let h = b.resample(iv).unwrap();
+                let idx = crate::data::resample::align_index(&h, b).unwrap();
+                (h, idx)
+            })
+            .collect()
+    }
+
     /// A memo kept across decisions never changes the text: prompts built one after another
     /// with one memo (bars walked forward with jumps and steps back, lookbacks and timeframes
     /// changing, the table growing as a live feed's does) equal prompts built afresh.
     #[test]
     fn a_memo_gives_the_same_text_as_a_fresh_prompt() {
-        use crate::data::resample::align_index;
         use crate::testing::XorShift;
         let mut rng = XorShift::new(0x3e30_77aa);
         let mut pick = |n: usize| ((rng.noise() + 0.5) * n as f64) as usize % n.max(1);
@@ -396,14 +406,7 @@ mod tests {
                 1 => &[Interval::H1],
                 _ => &[Interval::H1, Interval::H4],
             };
-            let hs: Vec<(Bars, Vec<Option<usize>>)> = tfs
-                .iter()
-                .map(|&iv| {
-                    let h = b.resample(iv).unwrap();
-                    let idx = align_index(&h, &b).unwrap();
-                    (h, idx)
-                })
-                .collect();
+            let hs = resampled(&b, tfs);
             let higher: Vec<Higher> = hs
                 .iter()
                 .map(|(h, idx)| Higher {
@@ -440,7 +443,7 @@ mod tests {
     /// `proptest`, which is no dependency of this crate: 300 cases, reproducible by seed).
     #[test]
     fn a_prompt_never_holds_data_from_a_later_bar() {
-        use crate::data::resample::{align_index, is_coarser_multiple};
+        use crate::data::resample::is_coarser_multiple;
         use crate::testing::XorShift;
         let mut rng = XorShift::new(0x5eed_1234);
         let mut pick = |n: usize| ((rng.noise() + 0.5) * n as f64) as usize % n.max(1);
@@ -484,14 +487,7 @@ mod tests {
             };
             let build = |b: &Bars| {
                 let ind = running_mean(b);
-                let hs: Vec<(Bars, Vec<Option<usize>>)> = tfs
-                    .iter()
-                    .map(|&iv| {
-                        let h = b.resample(iv).unwrap();
-                        let idx = align_index(&h, b).unwrap();
-                        (h, idx)
-                    })
-                    .collect();
+                let hs = resampled(b, &tfs);
                 let higher: Vec<Higher> = hs
                     .iter()
                     .map(|(h, idx)| Higher {
