@@ -1,6 +1,8 @@
 //! The run store's cost on the cell's path (rerun with `cargo bench -p stratbook-dsl --bench store`):
-//! a 1M-bar vectorized SMA cross backtested unsaved, then saved as `backtest()` does by default
-//! (data hash, result JSON, signals, one transaction). Target: saved ≤ 1.3 × unsaved. Best of 5.
+//! a 1M-bar vectorized SMA cross backtested unsaved, then saved as `backtest()` does by default:
+//! queued for the store's writer thread (`store::background`), which hashes the data, encodes
+//! trades and signals and commits them off the cell's path. Target: saved ≤ 1.3 × unsaved. The
+//! write itself is timed too (what the writer does per run). Best of 5.
 
 use dsl::Interval;
 use dsl::backtest::{BacktestConfig, run};
@@ -65,6 +67,21 @@ fn main() {
         drop(r);
         drop_t = drop_t.min(t.elapsed().as_secs_f64());
     });
+    // As `backtest()` does: the run is handed to the writer; the cell goes on.
+    let mut queued = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut s = sig.clone();
+        let r = run(&[&b], &mut [&mut s], &opts, &cfg, None).expect("run");
+        let ticket = dsl::store::background::save(
+            db.clone(),
+            std::sync::Arc::new(r),
+            serde_json::json!({"cash": cfg.cash}),
+            vec![b.clone()],
+        );
+        queued = queued.min(t.elapsed().as_secs_f64());
+        assert!(ticket.wait().is_some(), "the writer stored the run");
+    }
     hash_t = hash_t.min(best_of(5, || {
         std::hint::black_box(data_hash(&[&b]));
     }));
@@ -89,7 +106,13 @@ fn main() {
     );
     println!(
         "{:<46} {:>9.1} ms {:>12}",
-        "backtest 1M bars, saved",
+        "backtest 1M bars, saved (queued for the writer)",
+        queued * 1e3,
+        ""
+    );
+    println!(
+        "{:<46} {:>9.1} ms {:>12}",
+        "backtest 1M bars + the write, on one thread",
         saved * 1e3,
         ""
     );
@@ -122,7 +145,7 @@ fn main() {
     println!(
         "{:<46} {:>11.2}x {:>12}",
         "saved / unsaved",
-        saved / unsaved,
+        queued / unsaved,
         "<= 1.30x"
     );
 }

@@ -213,7 +213,7 @@ fn run(s: &mut Session, tag: &str, entries: &str, interpret: bool, by_name: bool
             let r = s.variable("r").expect("r");
             let r = r.read_lock::<ResultValue>().expect("a BacktestResult");
             let b = &r.result;
-            let id = r.id.expect("saved run");
+            let id = r.id().expect("saved run");
             let store = Store::open(&home(tag).join("stratbook.sqlite")).expect("store");
             let row = store
                 .list(1000)

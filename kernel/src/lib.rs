@@ -140,7 +140,10 @@ struct RunArgs {
 /// Parses the command line and runs it; the one place errors become exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match dispatch(cli) {
+    let r = dispatch(cli);
+    // Backtests still being written to the store are written before the process ends.
+    dsl::store::background::flush();
+    match r {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -346,40 +346,49 @@ fn run_backtest(
         let fallbacks: usize = script_logics.iter().map(|l| l.fallbacks).sum();
         (how, fallbacks)
     });
-    let id = if o.save {
-        save(rt, &result, &config_json(&o, &opts_v, kind, on_bar), &refs)
-    } else {
-        None
-    };
-    if let Some(Err(e)) = agent.as_ref().map(|a| a.log(&records, id)) {
-        rt.emitter
-            .stderr(format!("warning: the LLM decisions were not logged: {e}\n"));
+    let result = Arc::new(result);
+    let saved = o.save.then(|| {
+        save(
+            rt,
+            result.clone(),
+            config_json(&o, &opts_v, kind, on_bar),
+            &refs,
+        )
+    });
+    if let Some(a) = &agent {
+        // The decisions are logged under the run's id: this waits for the write.
+        let id = saved.as_ref().and_then(|t| t.wait());
+        if let Err(e) = a.log(&records, id) {
+            rt.emitter
+                .stderr(format!("warning: the LLM decisions were not logged: {e}\n"));
+        }
     }
     Ok(ResultValue {
-        result: Arc::new(result),
-        id,
+        result,
+        saved,
         decisions: (!records.is_empty()).then(|| Arc::new(records)),
     })
 }
 
-/// Stores a run; a store failure is a warning, never a failed backtest.
+/// Queues a run for the store, off the cell's path (see `store::background`); a failed save is
+/// said by the next cell, never a failed backtest.
 pub(crate) fn save(
     rt: &Runtime,
-    r: &BacktestResult,
-    config: &serde_json::Value,
+    r: Arc<BacktestResult>,
+    config: serde_json::Value,
     bars: &[&Bars],
-) -> Option<i64> {
-    match Store::open(&rt.config.db_path()).and_then(|mut s| s.save_hashing(r, config, bars)) {
-        Ok(id) => Some(id),
-        Err(e) => {
-            rt.emitter
-                .stderr(format!("warning: the run was not saved: {e}\n"));
-            None
-        }
-    }
+) -> Arc<crate::store::background::Ticket> {
+    crate::store::background::save(
+        rt.config.db_path(),
+        r,
+        config,
+        bars.iter().map(|b| (*b).clone()).collect(),
+    )
 }
 
 fn backtests_frame(rt: &Runtime, limit: usize) -> RhaiResult<Frame> {
+    // Runs still being written are listed too.
+    crate::store::background::flush();
     let rows = Store::open(&rt.config.db_path())
         .and_then(|s| s.list(limit))
         .rhai()?;

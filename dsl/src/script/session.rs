@@ -212,6 +212,10 @@ impl Session {
         {
             self.runtime.emitter.stderr(w);
         }
+        // Runs that an earlier cell queued for the store and that could not be written.
+        for f in crate::store::background::take_failures() {
+            self.runtime.emitter.stderr(format!("warning: {f}\n"));
+        }
         let name = format!("cell[{}]", self.cells);
         let suppress = code.trim_end().ends_with(';');
         let result = self.run(&name, code);

@@ -17,6 +17,7 @@ use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 use std::path::Path;
 
+pub mod background;
 pub mod columns;
 pub mod llm;
 pub mod sim;

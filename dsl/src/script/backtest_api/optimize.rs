@@ -241,7 +241,7 @@ fn run(
             let job = job_of(&build(&params.get(best))?)?;
             let r = run_job(&bars, &job, &o.cfg, &rt.cancel).rhai()?;
             let cfg = save_config(&o, &names[best], &params.get(best), &metric);
-            save(rt, &r, &cfg, &[&bars]);
+            save(rt, Arc::new(r), cfg, &[&bars]);
         }
         return Ok(Dynamic::from(ranked_frame(
             &params, &stats, &order, &metric,
@@ -374,7 +374,7 @@ fn run(
         let s = build(&p)?;
         let r = run_one(&s)?;
         let cfg = save_config(&o, &s.opts, &p, &metric);
-        save(rt, &r, &cfg, &[&bars]);
+        save(rt, Arc::new(r), cfg, &[&bars]);
     }
     Ok(Dynamic::from(ranked_frame(
         &params, &stats, &order, &metric,

@@ -11,13 +11,22 @@ use crate::series::Series;
 use rhai::{Dynamic, INT, Map};
 use std::sync::Arc;
 
-/// A finished run (shared, never copied) and its id in the store, if saved.
+/// A finished run (shared, never copied) and, if saved, its store ticket: the id once the
+/// writer has stored it (see `store::background`).
 #[derive(Clone, Debug)]
 pub struct ResultValue {
     pub result: Arc<BacktestResult>,
-    pub id: Option<i64>,
+    pub saved: Option<Arc<crate::store::background::Ticket>>,
     /// The LLM agent's decisions (`llm_decide`), when the strategy asked a model.
     pub decisions: Option<Arc<Vec<crate::llm::DecisionRecord>>>,
+}
+
+impl ResultValue {
+    /// The run's id in the store, once written (waits for the writer); `None` when unsaved or
+    /// when the save failed.
+    pub fn id(&self) -> Option<i64> {
+        self.saved.as_ref().and_then(|t| t.wait())
+    }
 }
 
 /// A result's `.stats` map.
@@ -140,7 +149,7 @@ impl Render for ResultValue {
         }
         // The store id is left out on purpose: it depends on what ran before, and a rerun of the
         // same notebook must show the same outputs. `r.id` and `backtests()` give it.
-        if self.id.is_some() {
+        if self.saved.is_some() {
             text.push_str(
                 "  saved in the backtest store (backtests() lists runs; r.id is this one)\n",
             );
@@ -224,7 +233,7 @@ pub fn register(api: &mut Api) {
         Series::new(r.result.time.iter().map(|&t| t as f64).collect())
     });
     api.getter("BacktestResult", "id", "int", |r: &mut ResultValue| {
-        r.id.unwrap_or(0) as INT
+        r.id().unwrap_or(0) as INT
     });
     api.getter("BacktestResult", "name", "string", |r: &mut ResultValue| {
         r.result.name.clone()

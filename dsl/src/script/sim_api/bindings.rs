@@ -280,7 +280,7 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
             .and_then(|l| l.result.lock().ok()?.clone())
             .map(|r| ResultValue {
                 result: r,
-                id: None,
+                saved: None,
                 decisions: sim_decisions(&s.db, s.id)
                     .ok()
                     .filter(|d| !d.is_empty())
