@@ -58,7 +58,7 @@ fn main() {
             cfg: &cfg,
             pace: Pace::Max,
             skip: 0,
-            first_bar: 0,
+            first_bar: vec![0],
         };
         let mut l = sig.clone();
         let t = Instant::now();

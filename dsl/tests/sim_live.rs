@@ -257,3 +257,191 @@ fn live_options_are_checked() {
         assert!(e.to_string().contains(want), "{code}: {e}");
     }
 }
+
+/// An AVE bot config runs on a live feed: its condition is computed on the bars so far as each
+/// closes, and it fires on exactly the bars where the same config fires on the whole series.
+#[test]
+fn an_ave_bot_config_runs_live_and_fires_where_it_fires_on_the_whole_series() {
+    let h = home("bot");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    let json = r#"{"name": "dip buyer", "conditions": [{"type": "price_drop", "threshold": 0.02, "timeframe": "1m"}], "actions": [{"type": "buy", "amount_percent": 10}]}"#;
+    s.execute(&format!(
+        "let sm = simulate(\"demo:ETH\", strategy_from_config(`{json}`),
+             #{{ interval: \"1m\", warmup: 20, clock_speed: 600, max_duration: \"30m\" }});
+         sm.wait();"
+    ))
+    .expect("a bot config on a live feed");
+    let st = s.execute("sm.status").unwrap().value.unwrap();
+    assert_eq!(st.plain(), Some("\"finished\""));
+    let id = sim_id(&s, "sm");
+    let store = SimStore::open(&h.join("stratbook.sqlite")).unwrap();
+    let (t, _) = store.equity(id).unwrap();
+    assert!(t.len() >= 29, "{} bars", t.len());
+    let candles = Synth::demo("ETH").unwrap().bars(
+        Interval::parse("1m").unwrap(),
+        t[0] - 20 * 60,
+        *t.last().unwrap(),
+    );
+    let bars = dsl::bars::Bars::from_candles(
+        "demo:ETH",
+        Interval::parse("1m").unwrap(),
+        dsl::bars::Source::Demo,
+        &candles,
+    )
+    .unwrap();
+    let cfg = dsl::strategy::ave_config::BotConfig::from_json(&serde_json::from_str(json).unwrap())
+        .unwrap();
+    let fire = cfg.logic(&bars).unwrap().fire;
+    let want: Vec<i64> = candles
+        .iter()
+        .zip(&fire)
+        .filter(|(c, f)| **f && c.time >= t[0])
+        .map(|(c, _)| c.time)
+        .collect();
+    let sig = store.table(id, SimTable::Signals).unwrap();
+    let got: Vec<i64> = ints(col(&sig, "time"))
+        .iter()
+        .zip(strs(col(&sig, "action")))
+        .filter(|(_, a)| *a == "buy")
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(!want.is_empty(), "the dip rule fires within 30 bars");
+    assert_eq!(got, want);
+}
+
+/// A live simulation stopped part-way (positions kept, as a killed process leaves them) and
+/// resumed from another session steps through the same bars as one that never stopped: the
+/// committed bars silently, then the bars that closed meanwhile, caught up in order, then live,
+/// ending when the first run would have. Bar for bar the same equity, fills and trades.
+#[test]
+fn a_resumed_live_simulation_equals_one_that_never_stopped() {
+    let h = home("resume");
+    let origin = now();
+    let strat = "|b| strategy(#{ entry: (b.close > b.open) & (b.close > sma(b.close, 3)), exit: b.close < sma(b.close, 3) })";
+    let opts = format!(
+        "interval: \"1m\", warmup: 30, clock_speed: 600, clock_origin: {origin}, max_duration: \"40m\""
+    );
+    let mut s = Session::new(Config::for_home(h.clone()));
+    s.execute(&format!(
+        "let whole = simulate(\"demo:SOL\", {strat}, #{{ {opts}, name: \"whole\" }});
+         let part = simulate(\"demo:SOL\", {strat}, #{{ {opts}, name: \"part\" }});"
+    ))
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    s.execute("part.stop(#{ close: false }); part.wait();")
+        .unwrap();
+    let part = sim_id(&s, "part");
+    let store = SimStore::open(&h.join("stratbook.sqlite")).unwrap();
+    let stopped_at = store.get(part).unwrap().unwrap().steps;
+    assert!(stopped_at > 3, "{stopped_at} bars before the stop");
+    // Bars close while it is stopped; another session (a new kernel) resumes it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut s2 = Session::new(Config::for_home(h.clone()));
+    s2.execute(&format!(
+        "let part = simulate(\"demo:SOL\", {strat}, #{{ {opts}, name: \"part\", resume: {part} }}); part.wait();"
+    ))
+    .expect("resume a live simulation");
+    s.execute("whole.wait();").unwrap();
+    let whole = sim_id(&s, "whole");
+    for id in [whole, part] {
+        assert_eq!(store.get(id).unwrap().unwrap().status, "finished");
+    }
+    let (tw, ew) = store.equity(whole).unwrap();
+    let (tp, ep) = store.equity(part).unwrap();
+    assert!(tw.len() >= 39, "{} bars", tw.len());
+    assert!(tw.windows(2).all(|w| w[1] - w[0] == 60));
+    assert!(
+        tp.len() > stopped_at as usize,
+        "it carried on after the resume"
+    );
+    assert_eq!(tp, tw, "the same bars, none lost or repeated");
+    assert_eq!(ep, ew, "the same equity");
+    for t in [SimTable::Fills, SimTable::Trades] {
+        assert_eq!(
+            store.table(part, t).unwrap(),
+            store.table(whole, t).unwrap()
+        );
+    }
+    // The signals too, but for the stop's own row.
+    let trades_of = |id| {
+        let sig = store.table(id, SimTable::Signals).unwrap();
+        ints(col(&sig, "time"))
+            .iter()
+            .zip(strs(col(&sig, "action")))
+            .filter(|(_, a)| *a == "buy" || *a == "sell")
+            .map(|(t, a)| (*t, a.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(trades_of(part), trades_of(whole));
+    assert!(!trades_of(whole).is_empty());
+    // A live simulation resumes on its own source only.
+    let e = s2
+        .execute(&format!(
+            "simulate(\"demo:BTC\", {strat}, #{{ {opts}, resume: {part} }})"
+        ))
+        .expect_err("another token");
+    assert!(
+        e.to_string().contains("resume it with the same source"),
+        "{e}"
+    );
+}
+
+/// Several tokens run live on one clock with shared cash, as a portfolio backtest of the same
+/// bars: each time is stepped once both tokens' bars at it have closed, and the equity equals the
+/// backtest's bar for bar.
+#[test]
+fn several_tokens_run_live_with_shared_cash_as_a_portfolio_backtest_of_the_same_bars() {
+    let h = home("portfolio");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    let strat = "|b| strategy(#{ entry: b.close > b.open, exit: b.close < b.open })";
+    s.execute(&format!(
+        "let sm = simulate(#{{ \"demo:BTC\": \"1m\", \"demo:ETH\": \"1m\" }}, {strat},
+             #{{ warmup: 10, clock_speed: 600, max_duration: \"20m\", fee_pct: 0.1 }});
+         sm.wait();"
+    ))
+    .expect("a live portfolio");
+    let st = s.execute("sm.status").unwrap().value.unwrap();
+    assert_eq!(st.plain(), Some("\"finished\""));
+    let id = sim_id(&s, "sm");
+    let store = SimStore::open(&h.join("stratbook.sqlite")).unwrap();
+    let row = store.get(id).unwrap().unwrap();
+    assert_eq!(row.tokens, ["demo:BTC", "demo:ETH"]);
+    assert!(row.source.contains("live demo:ETH 1m"), "{}", row.source);
+    let (t, eq) = store.equity(id).unwrap();
+    assert!(t.len() >= 19, "{} bars", t.len());
+    assert!(t.windows(2).all(|w| w[1] - w[0] == 60), "{t:?}");
+    let sig = store.table(id, SimTable::Signals).unwrap();
+    let tokens: Vec<&String> = strs(col(&sig, "token")).iter().collect();
+    assert!(
+        tokens.iter().any(|t| *t == "demo:BTC") && tokens.iter().any(|t| *t == "demo:ETH"),
+        "both tokens traded: {tokens:?}"
+    );
+    // The same bars, from the demo generator, written where a cell may read them.
+    let (from, to) = (t[0], *t.last().unwrap());
+    let iv = Interval::parse("1m").unwrap();
+    for name in ["BTC", "ETH"] {
+        let candles = Synth::demo(name).unwrap().bars(iv, from, to);
+        let b = dsl::bars::Bars::from_candles(
+            &format!("demo:{name}"),
+            iv,
+            dsl::bars::Source::Demo,
+            &candles,
+        )
+        .unwrap();
+        dsl::data::files::write_csv_file(&b, &h.join(format!("{name}.csv")), name).unwrap();
+    }
+    let dir = h.display();
+    s.execute(&format!(
+        "let bt = backtest(#{{ \"demo:BTC\": read_csv(\"{dir}/BTC.csv\", #{{ id: \"demo:BTC\", interval: \"1m\" }}),
+                               \"demo:ETH\": read_csv(\"{dir}/ETH.csv\", #{{ id: \"demo:ETH\", interval: \"1m\" }}) }},
+                           {strat}, #{{ fee_pct: 0.1, save: false }});
+         let want = bt.equity.to_array();"
+    ))
+    .expect("the portfolio backtest");
+    let want: Vec<f64> = s
+        .variable("want")
+        .unwrap()
+        .into_typed_array::<f64>()
+        .unwrap();
+    assert_eq!(eq, want);
+}

@@ -12,9 +12,12 @@ pub use mock_llm::{MOCK_LLM_KEY, MockLlm, Reply};
 use dsl::data::config::Config;
 use std::path::Path;
 
-/// A data config pointing at `mock` with the mock's key: online, plan pro, fast client options.
+/// A data config pointing at `mock` (REST and stream) with the mock's key: online, plan pro,
+/// fast client options.
 pub fn mock_config(home: &Path, mock: &MockAve) -> Config {
-    Config::for_mock(home, &mock.url(), Some(MOCK_KEY))
+    let mut c = Config::for_mock(home, &mock.url(), Some(MOCK_KEY));
+    c.ws_base = mock.ws_url();
+    c
 }
 
 /// An LLM config pointing at `mock` with the mock's key and fast client options.

@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod ws;
+
 /// The key the mock accepts unless started with another.
 pub const MOCK_KEY: &str = "mock-key-7f3a9c2e-do-not-leak";
 
@@ -76,6 +78,9 @@ struct St {
     gap_every: AtomicU64,
     /// (origin, speed): the mock's time is `origin + (wall - origin) * speed` (see `set_clock`).
     clock: Mutex<Option<(f64, f64)>>,
+    /// The WebSocket endpoint's faults and counts.
+    ws: Mutex<ws::Knobs>,
+    stop: AtomicBool,
 }
 
 impl St {
@@ -89,11 +94,18 @@ impl St {
             None => wall.floor() as i64,
         }
     }
+
+    /// Whether `id` traded in the bar opening at `t` (see `set_gap_every`).
+    fn keeps(&self, id: &str, t: i64) -> bool {
+        let gap = self.gap_every.load(Ordering::SeqCst);
+        gap == 0 || !hash_str(&format!("{id}{t}")).is_multiple_of(gap)
+    }
 }
 
 /// A running mock. Dropping it stops the server.
 pub struct MockAve {
     addr: SocketAddr,
+    ws_addr: SocketAddr,
     st: Arc<St>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -117,7 +129,15 @@ impl MockAve {
             extra_points: AtomicBool::new(true),
             gap_every: AtomicU64::new(0),
             clock: Mutex::new(None),
+            ws: Mutex::new(ws::Knobs::default()),
+            stop: AtomicBool::new(false),
         });
+        let ws_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        let ws_addr = ws_listener.local_addr()?;
+        let ws_st = st.clone();
+        std::thread::Builder::new()
+            .name("mock-ave-ws".into())
+            .spawn(move || ws::serve(ws_listener, ws_st))?;
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -144,6 +164,7 @@ impl MockAve {
             })?;
         Ok(MockAve {
             addr,
+            ws_addr,
             st,
             stop: Some(stop),
         })
@@ -152,6 +173,35 @@ impl MockAve {
     /// `http://127.0.0.1:PORT`, for `AVE_API_BASE`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT`, the kline stream, for `AVE_WSS_BASE`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.ws_addr)
+    }
+
+    /// Cuts the stream without a close frame after `pushes` more pushes on one connection, then
+    /// refuses connections for `down_for` (a server restarting).
+    pub fn ws_drop_after(&self, pushes: u64, down_for: Duration) {
+        let mut k = self.st.ws.lock().unwrap_or_else(|e| e.into_inner());
+        k.drop_after = pushes;
+        k.down_for = down_for;
+    }
+
+    /// (upgrades accepted, connections refused while down, pushes sent) on the stream.
+    pub fn ws_counts(&self) -> (u64, u64, u64) {
+        let k = self.st.ws.lock().unwrap_or_else(|e| e.into_inner());
+        (k.connections, k.refused, k.pushes)
+    }
+
+    /// The text of each `subscribe` the stream received.
+    pub fn ws_subscriptions(&self) -> Vec<String> {
+        self.st
+            .ws
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .subscriptions
+            .clone()
     }
 
     /// Requests received so far (all endpoints, faults and 401s included).
@@ -220,6 +270,7 @@ impl MockAve {
 
 impl Drop for MockAve {
     fn drop(&mut self) {
+        self.st.stop.store(true, Ordering::SeqCst);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -374,12 +425,10 @@ fn klines(st: &St, id: &str, q: &HashMap<String, String>, old: bool) -> (u16, Va
         .unwrap_or(to - 2000 * iv.seconds())
         .max(to - 5000 * iv.seconds());
     let synth = Synth::for_seed(id);
-    let gap = st.gap_every.load(Ordering::SeqCst);
-    let keep = |t: i64| gap == 0 || !hash_str(&format!("{id}{t}")).is_multiple_of(gap);
     let mut bars: Vec<_> = synth
         .bars(iv, from, to)
         .into_iter()
-        .filter(|c| keep(c.time))
+        .filter(|c| st.keeps(id, c.time))
         .collect();
     if bars.len() > limit as usize {
         bars.drain(..bars.len() - limit as usize);

@@ -1,7 +1,8 @@
-//! Live simulations of an AVE token over REST against the mock server on an accelerated clock:
-//! bars are stepped as they close, and faults mid-run (500s, a hang, 429 with `Retry-After`,
-//! truncated JSON) leave the simulation running, recorded as `gap` rows, with no bar lost or
-//! repeated.
+//! Live simulations of an AVE token against the mock server on an accelerated clock, over REST
+//! and over the Pro plan's WebSocket stream: bars are stepped as they close, and faults mid-run
+//! (500s, a hang, 429 with `Retry-After`, truncated JSON, the stream dropped and the server
+//! refusing connections) leave the simulation running, recorded as `gap` rows, with no bar lost
+//! or repeated.
 
 use dsl::data::demo::Synth;
 use dsl::interval::Interval;
@@ -36,7 +37,7 @@ fn a_rest_live_feed_survives_faults_records_gaps_and_loses_no_bar() {
     let mut s = Session::new(mock_config(dir.path(), &mock));
     s.execute(&format!(
         "let sm = simulate(\"{ID}\", |b| strategy(#{{ entry: b.close > b.open, exit: b.close < b.open }}),
-             #{{ interval: \"1m\", warmup: 30, poll_s: 30, clock_speed: 120, clock_origin: {origin}, max_duration: \"12m\" }});"
+             #{{ interval: \"1m\", feed: \"rest\", warmup: 30, poll_s: 30, clock_speed: 120, clock_origin: {origin}, max_duration: \"12m\" }});"
     ))
     .expect("start");
     std::thread::sleep(Duration::from_millis(1200));
@@ -54,12 +55,7 @@ fn a_rest_live_feed_survives_faults_records_gaps_and_loses_no_bar() {
     assert_eq!(mock.pending_faults(), 0, "every fault was served");
     let st = s.execute("sm.status").unwrap().value.unwrap();
     assert_eq!(st.plain(), Some("\"finished\""));
-    let id = s
-        .variable("sm")
-        .unwrap()
-        .read_lock::<SimValue>()
-        .map(|v| v.id)
-        .unwrap();
+    let id = sim_id(&s);
     let store = SimStore::open(&dir.path().join("stratbook.sqlite")).unwrap();
     let row = store.get(id).unwrap().unwrap();
     assert!(
@@ -126,4 +122,110 @@ fn a_rest_live_feed_survives_faults_records_gaps_and_loses_no_bar() {
 
 fn dsl_key() -> &'static str {
     stratbook_tests::MOCK_KEY
+}
+
+fn sim_id(s: &Session) -> i64 {
+    s.variable("sm")
+        .unwrap()
+        .read_lock::<SimValue>()
+        .map(|v| v.id)
+        .unwrap()
+}
+
+#[test]
+fn a_websocket_feed_dropped_mid_stream_reconnects_and_backfills_what_it_missed_over_rest() {
+    let mock = MockAve::start();
+    let dir = tempfile::tempdir().unwrap();
+    let origin = now();
+    // A 1m bar every 0.5 s, pushed twice (opening, then whole). The stream is cut without a close
+    // frame after 8 pushes and the server refuses connections for 1 s (2 bars) after.
+    mock.set_clock(origin, 120.0);
+    mock.ws_drop_after(8, Duration::from_secs(1));
+    let mut s = Session::new(mock_config(dir.path(), &mock));
+    let strat = "|b| strategy(#{ entry: b.close > b.open, exit: b.close < b.open })";
+    s.execute(&format!(
+        "let sm = simulate(\"{ID}\", {strat},
+             #{{ interval: \"1m\", warmup: 30, clock_speed: 120, clock_origin: {origin}, max_duration: \"16m\" }});"
+    ))
+    .expect("start");
+    s.execute("sm.wait();")
+        .expect("the simulation survives the drop");
+    let st = s.execute("sm.status").unwrap().value.unwrap();
+    assert_eq!(st.plain(), Some("\"finished\""));
+    let id = sim_id(&s);
+    let store = SimStore::open(&dir.path().join("stratbook.sqlite")).unwrap();
+    let row = store.get(id).unwrap().unwrap();
+    assert!(
+        row.source
+            .starts_with(&format!("live {WIRE} 1m (WebSocket k1, REST backfill)")),
+        "{}",
+        row.source
+    );
+    // The subscription: the pair the klines answer named, the interval as AVE spells it.
+    let subs = mock.ws_subscriptions();
+    let first: serde_json::Value = serde_json::from_str(&subs[0]).unwrap();
+    assert_eq!(first["method"], "subscribe");
+    assert_eq!(
+        first["params"],
+        serde_json::json!(["kline", WIRE.rsplit_once('-').unwrap().0, "k1", "bsc"])
+    );
+    let (connections, refused, pushes) = mock.ws_counts();
+    assert!(
+        connections >= 2 && refused >= 1,
+        "dropped, refused, reconnected: {connections} upgrades, {refused} refused"
+    );
+    assert!(
+        pushes > 8,
+        "the stream carried bars after reconnecting: {pushes} pushes"
+    );
+    // Every bar closed within the 16 minutes, in order, none lost or repeated.
+    let (t, eq) = store.equity(id).unwrap();
+    assert_eq!(t.len(), 16, "{t:?}");
+    assert!(t.windows(2).all(|w| w[1] - w[0] == 60), "{t:?}");
+    // Most bars came over the stream: REST served the warm-up, the bars closing while the
+    // stream was down (polled every 30 s of the clock) and the backfill.
+    let rest = mock
+        .request_log()
+        .iter()
+        .filter(|r| r.contains("/v2/klines/"))
+        .count();
+    assert!(rest <= 9, "{rest} klines requests for 16 bars");
+    let sig = store.table(id, SimTable::Signals).unwrap();
+    let (Col::Str(action), Col::Str(why)) = (col(&sig, "action"), col(&sig, "reasoning")) else {
+        panic!("signal columns")
+    };
+    let gaps: Vec<&String> = action
+        .iter()
+        .zip(why)
+        .filter(|(a, _)| *a == "gap")
+        .map(|(_, w)| w)
+        .collect();
+    assert!(
+        gaps.iter()
+            .any(|w| w.starts_with("gap: the WebSocket stream dropped")),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.iter().any(|w| w.contains("backfilled over REST")),
+        "{gaps:?}"
+    );
+    assert!(
+        !gaps.iter().any(|w| w.contains(dsl_key())),
+        "no key in events"
+    );
+    // The bars stepped are AVE's whole bars, never an opening state: the same strategy
+    // backtested on the REST klines of those 16 minutes gives the same equity, bar for bar.
+    s.execute(&format!(
+        "let bt = backtest(klines(\"{ID}\", \"1m\", #{{ from: {}, to: {} }}), {strat}, #{{ save: false }});",
+        t[0],
+        t[15]
+    ))
+    .expect("backtest");
+    s.execute("let want = bt.equity.to_array();").unwrap();
+    let want: Vec<f64> = s
+        .variable("want")
+        .unwrap()
+        .into_typed_array::<f64>()
+        .unwrap();
+    assert_eq!(eq, want);
 }

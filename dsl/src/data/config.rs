@@ -1,5 +1,5 @@
 //! Data configuration from the environment: `AVE_API_KEY`, `AVE_API_BASE`, `AVE_API_PLAN`,
-//! `STRATBOOK_HOME`, `STRATBOOK_OFFLINE`. The key is held in [`ApiKey`], which never prints itself.
+//! `AVE_WSS_BASE`, `STRATBOOK_HOME`, `STRATBOOK_OFFLINE`. The key is held in [`ApiKey`], which never prints itself.
 
 use crate::sandbox::Sandbox;
 use std::fmt;
@@ -8,6 +8,9 @@ use std::time::Duration;
 
 /// The default AVE Data API base (see shared/ave-api.md §1).
 pub const DEFAULT_AVE_BASE: &str = "https://prod.ave-api.com";
+
+/// The default AVE WebSocket endpoint, Pro plan (shared/ave-api.md §6).
+pub const DEFAULT_AVE_WSS: &str = "wss://wss.ave-api.xyz";
 
 /// An API key. `Debug` and `Display` print `***`, so a key cannot leak through formatting.
 #[derive(Clone, PartialEq, Eq)]
@@ -115,6 +118,8 @@ impl ClientOptions {
 pub struct Config {
     pub api_key: Option<ApiKey>,
     pub api_base: String,
+    /// The WebSocket endpoint of live kline streams (Pro plan).
+    pub ws_base: String,
     pub plan: Plan,
     /// Cache and database folder.
     pub home: PathBuf,
@@ -142,6 +147,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_AVE_BASE.into())
                 .trim_end_matches('/')
                 .to_string(),
+            ws_base: var("AVE_WSS_BASE").unwrap_or_else(|| DEFAULT_AVE_WSS.into()),
             plan: var("AVE_API_PLAN")
                 .and_then(|p| Plan::parse(&p))
                 .unwrap_or(Plan::Free),
@@ -159,6 +165,7 @@ impl Config {
         Config {
             api_key: None,
             api_base: DEFAULT_AVE_BASE.into(),
+            ws_base: DEFAULT_AVE_WSS.into(),
             plan: Plan::Free,
             sandbox: Sandbox::from_env(home.clone()),
             home,
@@ -173,6 +180,9 @@ impl Config {
         Config {
             api_key: key.map(ApiKey::new),
             api_base: base.trim_end_matches('/').to_string(),
+            // A closed local port until the test names its mock's stream: a test never
+            // reaches AVE's real endpoint.
+            ws_base: "ws://127.0.0.1:9".into(),
             plan: Plan::Pro,
             sandbox: Sandbox::from_env(home.clone()),
             home,

@@ -48,6 +48,7 @@ const SIM_KEYS: &[&str] = &[
     "resume",
     "clock_speed",
     "clock_origin",
+    "feed",
 ];
 
 /// A simulation started in this process: its control and how it ended.
@@ -76,6 +77,8 @@ pub struct SimValue {
 enum Plan {
     Signals(Signals),
     Bot(Box<BotLogic>),
+    /// An AVE bot config on a live feed's growing bars.
+    LiveBot(Arc<crate::strategy::ave_config::BotConfig>),
     Script(FnPtr, bool),
     /// `|bars| strategy(..)` recomputed on a live feed's growing bars.
     Recompute(FnPtr),
@@ -84,7 +87,8 @@ enum Plan {
 /// Where a simulation's bars come from, moved onto its thread.
 enum FeedSpec {
     Replay(Vec<Bars>),
-    Live(Box<LiveFeed>),
+    /// One feed per token, on one clock.
+    Live(Vec<LiveFeed>),
 }
 
 /// A vectorized strategy on a live feed: when a bar closes, `|bars| strategy(..)` is called
@@ -228,21 +232,74 @@ fn simulate(
             Pace::PerSecond(x)
         }
     };
-    let live = match source.clone().into_string() {
-        Ok(src) => {
+    // A resumed simulation: its row, checked before anything starts.
+    let db = rt.config.db_path();
+    let mut store = SimStore::open(&db).map_err(sim_err)?;
+    let resumed = match sim_opts.get("resume") {
+        Some(v) => {
+            let id = v
+                .as_int()
+                .map_err(|_| rt_err("resume must be a simulation id"))?;
+            let row = store
+                .get(id)
+                .map_err(sim_err)?
+                .ok_or_else(|| rt_err(format!("no simulation {id} to resume")))?;
+            if crate::store::sim::is_active(&row.status) {
+                return Err(rt_err(format!(
+                    "simulation {id} is still {}; stop it first or wait",
+                    row.status
+                )));
+            }
+            Some(row)
+        }
+        None => None,
+    };
+    let live = match live_ids(source)? {
+        Some((ids, interval)) => {
+            if let Some(iv) = interval {
+                match sim_opts.get("interval").map(|v| v.clone().into_string()) {
+                    Some(Ok(o)) if o != iv => {
+                        return Err(rt_err(format!(
+                            "the source says interval {iv} and the options {o}; give it once"
+                        )));
+                    }
+                    _ => {
+                        sim_opts.insert("interval".into(), Dynamic::from(iv));
+                    }
+                }
+            }
             if sim_opts.contains_key("speed") {
                 return Err(rt_err(
                     "speed paces replays; a live feed runs on its clock (clock_speed accelerates the demo clock, for tests and demos)",
                 ));
             }
-            if sim_opts.contains_key("resume") {
-                return Err(rt_err(
-                    "a live simulation cannot be resumed; start a new one (its warm-up reloads the history)",
-                ));
+            let span = match &resumed {
+                None => None,
+                Some(row) => Some(live_span(row).ok_or_else(|| {
+                    rt_err(format!(
+                        "simulation {} is a {}; resume it with the same source: simulate(bars, strategy, #{{ resume: {} }})",
+                        row.id, row.source, row.id
+                    ))
+                })?),
+            };
+            let feeds = ids
+                .iter()
+                .map(|id| live_opts::live_feed(rt, id, &sim_opts, span))
+                .collect::<RhaiResult<Vec<LiveFeed>>>()?;
+            let got: Vec<&str> = feeds.iter().map(|f| f.id()).collect();
+            if let Some(row) = &resumed
+                && row.tokens != got
+            {
+                return Err(rt_err(format!(
+                    "simulation {} ran on {}, not {}; resume it with the same source",
+                    row.id,
+                    row.tokens.join(", "),
+                    got.join(", ")
+                )));
             }
-            Some(Box::new(live_opts::live_feed(rt, &src, &sim_opts)?))
+            Some(feeds)
         }
-        Err(_) => {
+        None => {
             for k in [
                 "interval",
                 "warmup",
@@ -251,6 +308,7 @@ fn simulate(
                 "poll_s",
                 "clock_speed",
                 "clock_origin",
+                "feed",
             ] {
                 if sim_opts.contains_key(k) {
                     return Err(rt_err(format!(
@@ -268,7 +326,10 @@ fn simulate(
         agent_opts.max_calls = Some(u64::MAX);
     }
     let all: Vec<Bars> = match &live {
-        Some(f) => f.bars().into_iter().cloned().collect(),
+        Some(fs) => fs
+            .iter()
+            .flat_map(|f| f.bars().into_iter().cloned())
+            .collect(),
         None => read_bars(source)?,
     };
     let mut factory: Option<FnPtr> = None;
@@ -323,15 +384,20 @@ fn simulate(
     let mut kind = "vectorized";
     for (k, s) in strats.iter().enumerate() {
         if live.is_some() && s.on_bar.is_none() {
+            // Computed again on each token's growing bars: one logic per token.
+            let tokens = if strats.len() == 1 { all.len() } else { 1 };
             match (&factory, &s.bot) {
-                (Some(f), None) => {
-                    plans.push(Plan::Recompute(f.clone()));
+                (_, Some(bot)) => {
+                    for _ in 0..tokens {
+                        plans.push(Plan::LiveBot(bot.clone()));
+                    }
                     continue;
                 }
-                (_, Some(_)) => {
-                    return Err(rt_err(
-                        "AVE bot configs do not run on live feeds yet; replay them on Bars: simulate(bars, strategy_from_config(..))",
-                    ));
+                (Some(f), None) => {
+                    for _ in 0..tokens {
+                        plans.push(Plan::Recompute(f.clone()));
+                    }
+                    continue;
                 }
                 (None, None) => {
                     return Err(rt_err(
@@ -365,7 +431,12 @@ fn simulate(
         }
     }
     let tokens: Vec<String> = all.iter().map(|b| b.id.to_string()).collect();
-    let config = config_json(&o, &opts_v, kind, None);
+    let mut config = config_json(&o, &opts_v, kind, None);
+    if let Some(f) = live.as_ref().and_then(|fs| fs.first()) {
+        // What a resume needs to step through the same bars and end when this run would.
+        let (start, end) = f.span();
+        config["live"] = serde_json::json!({ "start": start, "end": end });
+    }
     let provenance = all
         .iter()
         .map(|b| {
@@ -385,29 +456,23 @@ fn simulate(
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let db = rt.config.db_path();
-    let mut store = SimStore::open(&db).map_err(sim_err)?;
-    let (id, skip) = match sim_opts.get("resume") {
-        Some(v) => {
-            let id = v
-                .as_int()
-                .map_err(|_| rt_err("resume must be a simulation id"))?;
-            let row = store
-                .get(id)
-                .map_err(sim_err)?
-                .ok_or_else(|| rt_err(format!("no simulation {id} to resume")))?;
-            if crate::store::sim::is_active(&row.status) {
+    let (id, skip) = match &resumed {
+        Some(row) => {
+            if row.source.starts_with("live ") != live.is_some() {
                 return Err(rt_err(format!(
-                    "simulation {id} is still {}; stop it first or wait",
-                    row.status
+                    "simulation {} is a {}; resume it with the same source",
+                    row.id, row.source
                 )));
             }
-            store.set_status(id, "running", None).map_err(sim_err)?;
-            (id, row.steps)
+            store.set_status(row.id, "running", None).map_err(sim_err)?;
+            (row.id, row.steps)
         }
         None => {
-            let source_desc = if let Some(f) = &live {
-                f.describe()
+            let source_desc = if let Some(fs) = &live {
+                fs.iter()
+                    .map(LiveFeed::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             } else if all.len() == 1 {
                 format!("replay of {}", tokens[0])
             } else {
@@ -491,6 +556,65 @@ fn simulate(
         db,
         live: Some(live),
     })
+}
+
+/// The token ids of a live simulation's source: an id, an array of ids, or a map of id →
+/// interval (several tokens share the cash, as in a portfolio backtest), with the interval the
+/// map names; `None` for bars to replay.
+fn live_ids(source: &Dynamic) -> RhaiResult<Option<(Vec<String>, Option<String>)>> {
+    let (ids, interval): (Vec<String>, Option<String>) = if let Ok(s) = source.clone().into_string()
+    {
+        (vec![s], None)
+    } else if let Some(a) = source.read_lock::<rhai::Array>() {
+        match a.iter().map(|v| v.clone().into_string().ok()).collect() {
+            Some(ids) => (ids, None),
+            None => return Ok(None),
+        }
+    } else if let Some(m) = source.read_lock::<Map>() {
+        let Some(ivs) = m
+            .values()
+            .map(|v| v.clone().into_string().ok())
+            .collect::<Option<Vec<String>>>()
+        else {
+            return Ok(None);
+        };
+        if ivs.windows(2).any(|w| w[0] != w[1]) {
+            return Err(rt_err(format!(
+                "the tokens of a live simulation share one interval (a bar of each closes together); got {}",
+                ivs.join(", ")
+            )));
+        }
+        (
+            m.keys().map(|k| k.to_string()).collect(),
+            ivs.first().cloned(),
+        )
+    } else {
+        return Ok(None);
+    };
+    if ids.is_empty() {
+        return Err(rt_err(
+            "simulate needs at least one token, e.g. simulate(#{ \"demo:BTC\": \"1m\", \"demo:ETH\": \"1m\" }, ..)",
+        ));
+    }
+    for (k, id) in ids.iter().enumerate() {
+        if ids[..k].contains(id) {
+            return Err(rt_err(format!("{id} is given twice")));
+        }
+    }
+    Ok(Some((ids, interval)))
+}
+
+/// The first live bar and the end of a live simulation, from its stored config.
+fn live_span(row: &SimRow) -> Option<(i64, Option<i64>)> {
+    if !row.source.starts_with("live ") {
+        return None;
+    }
+    let c: serde_json::Value = serde_json::from_str(&row.config).ok()?;
+    let live = c.get("live")?;
+    Some((
+        live.get("start")?.as_i64()?,
+        live.get("end").and_then(|e| e.as_i64()),
+    ))
 }
 
 /// A replay computes `|bars| strategy(..)` once on its whole input. That equals recomputing it on
@@ -579,12 +703,25 @@ fn run_thread(
         .then(|| super::session::Session::worker_engine(config));
     let mut sig = Vec::new();
     let mut bots = Vec::new();
+    let mut live_bots = Vec::new();
     let mut scripts = Vec::new();
     let mut recomputes = Vec::new();
+    // The kind of each plan, in token order: `logics[a]` decides for token `a`.
+    let kinds: Vec<u8> = plans
+        .iter()
+        .map(|p| match p {
+            Plan::Signals(_) => 0,
+            Plan::Script(..) => 1,
+            Plan::Recompute(_) => 2,
+            Plan::Bot(_) => 3,
+            Plan::LiveBot(_) => 4,
+        })
+        .collect();
     for p in plans {
         match p {
             Plan::Signals(s) => sig.push(s),
             Plan::Bot(b) => bots.push(*b),
+            Plan::LiveBot(c) => live_bots.push(crate::strategy::ave_config::LiveBot::new(c)),
             Plan::Script(f, interpret) => {
                 if let Some(e) = &engine {
                     let l = ScriptLogic::with_engine(e, &global, f, interpret);
@@ -609,17 +746,17 @@ fn run_thread(
         }
     }
     let mut logics: Vec<&mut dyn BarLogic> = Vec::new();
-    for l in &mut sig {
-        logics.push(l);
-    }
-    for l in &mut scripts {
-        logics.push(l);
-    }
-    for l in &mut recomputes {
-        logics.push(l);
-    }
-    for l in &mut bots {
-        logics.push(l);
+    let (mut a, mut b, mut c) = (sig.iter_mut(), scripts.iter_mut(), recomputes.iter_mut());
+    let (mut d, mut e) = (bots.iter_mut(), live_bots.iter_mut());
+    for k in kinds {
+        let l: Option<&mut dyn BarLogic> = match k {
+            0 => a.next().map(|l| l as &mut dyn BarLogic),
+            1 => b.next().map(|l| l as &mut dyn BarLogic),
+            2 => c.next().map(|l| l as &mut dyn BarLogic),
+            3 => d.next().map(|l| l as &mut dyn BarLogic),
+            _ => e.next().map(|l| l as &mut dyn BarLogic),
+        };
+        logics.extend(l);
     }
     let setup = Setup {
         id,
@@ -629,13 +766,20 @@ fn run_thread(
         pace,
         skip,
         first_bar: match &feed {
-            FeedSpec::Live(f) => f.warmup,
-            FeedSpec::Replay(_) => 0,
+            FeedSpec::Live(fs) => fs.iter().map(|f| f.warmup).collect(),
+            FeedSpec::Replay(b) => vec![0; b.len()],
         },
     };
     let (bars, mut live_feed) = match feed {
         FeedSpec::Replay(b) => (b, None),
-        FeedSpec::Live(f) => (Vec::new(), Some(f)),
+        FeedSpec::Live(mut fs) => {
+            let f: Box<dyn Feed> = if fs.len() == 1 {
+                Box::new(fs.remove(0))
+            } else {
+                Box::new(crate::sim::live::MultiFeed { feeds: fs })
+            };
+            (Vec::new(), Some(f))
+        }
     };
     let mut replay = ReplayFeed::new(bars.iter().collect());
     let feed: &mut dyn Feed = match &mut live_feed {

@@ -68,6 +68,15 @@ pub trait BarSource: Send {
     fn bars(&mut self, interval: Interval, from: i64, to: i64) -> Result<Vec<Candle>>;
     /// The `Source` recorded on the bars table.
     fn source(&self) -> Source;
+    /// How the bars arrive, for the simulation's source column (`None`: as the feed says).
+    fn label(&self) -> Option<String> {
+        None
+    }
+    /// Events of the source itself since the last call (a stream dropped, reconnected, bars
+    /// backfilled), recorded as `gap` rows.
+    fn take_events(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The demo generator continued in time.
@@ -105,11 +114,17 @@ pub struct LiveFeed {
     failures: u32,
     /// (time on the clock, message) of feed events not yet recorded: gaps and recoveries.
     events: Vec<(i64, String)>,
+    /// Open time of the last bar the source has answered for (given or known to be absent):
+    /// several tokens step a time only once every feed has answered through it.
+    known: i64,
 }
 
 impl LiveFeed {
     /// A feed of `id` at `interval` from `source`: `warmup` bars of history before the bar
-    /// forming at the clock's start, then each bar as it closes, until `end` (unix seconds).
+    /// forming at the clock's start (or the bar opening at `start`, a resumed simulation's
+    /// first live bar: the bars closed since are caught up at once), then each bar as it
+    /// closes, until `end` (unix seconds).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: &str,
         interval: Interval,
@@ -118,9 +133,13 @@ impl LiveFeed {
         warmup: usize,
         end: Option<i64>,
         poll: Duration,
+        start: Option<i64>,
     ) -> Result<LiveFeed> {
         let step = interval.seconds();
-        let forming = bucket_start(interval, clock.now().floor() as i64);
+        let forming = bucket_start(
+            interval,
+            start.unwrap_or_else(|| clock.now().floor() as i64),
+        );
         let candles = if warmup > 0 {
             let mut c = source.bars(interval, forming - warmup as i64 * step, forming - 1)?;
             c.retain(|c| c.time < forming);
@@ -144,6 +163,7 @@ impl LiveFeed {
             queue: VecDeque::new(),
             failures: 0,
             events: Vec::new(),
+            known: forming - step,
         })
     }
 
@@ -151,7 +171,9 @@ impl LiveFeed {
     /// accelerated).
     pub fn describe(&self) -> String {
         let mut d = format!("live {} {}", self.id, self.interval.name());
-        if !self.poll.is_zero() {
+        if let Some(l) = self.source.label() {
+            d.push_str(&format!(" ({l})"));
+        } else if !self.poll.is_zero() {
             d.push_str(&format!(
                 " (REST, polled every {:.0} s)",
                 self.poll.as_secs_f64() * self.clock.speed
@@ -166,6 +188,21 @@ impl LiveFeed {
     /// The clock the feed runs on.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The token id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Open time of the first live bar, and the time no bar closes after: what a resumed
+    /// simulation needs to step through the same bars and end when the first run would have.
+    pub fn span(&self) -> (i64, Option<i64>) {
+        let first = match self.candles.get(self.warmup) {
+            Some(c) => c.time,
+            None => self.next_open,
+        };
+        (first, self.end)
     }
 }
 
@@ -192,6 +229,7 @@ impl LiveFeed {
                     ));
                 }
                 self.failures = 0;
+                self.known = self.known.max(closed_hi);
                 if let Some(last) = got.last() {
                     self.next_open = last.time + step;
                 }
@@ -218,63 +256,155 @@ impl LiveFeed {
     }
 }
 
-impl Feed for LiveFeed {
-    fn next_step(&mut self, present: &mut Vec<Present>) -> Next {
-        let step = self.interval.seconds();
-        if self.queue.is_empty() {
-            if self.end.is_some_and(|e| self.next_open + step > e) {
-                return Next::End;
-            }
-            let now = self.clock.now();
-            let close = self.next_open + step;
-            if (close as f64) > now {
-                let wait = self.clock.until(close);
-                let wait = match self.end {
-                    Some(e) => wait.min(self.clock.until(e)),
-                    None => wait,
-                };
-                return Next::Wait(wait);
-            }
-            let t = Instant::now();
-            if t < self.next_poll {
-                return Next::Wait(self.next_poll - t);
-            }
-            // The last bar closed on the clock (and within `end`).
-            let mut hi = bucket_start(self.interval, now.floor() as i64) - step;
-            if let Some(e) = self.end {
-                hi = hi.min(e - step);
-            }
-            self.poll(hi);
-            if self.queue.is_empty() {
-                return Next::Wait(Duration::ZERO);
-            }
+impl LiveFeed {
+    /// Makes sure the queue holds the next closed bar, polling the source when one is due:
+    /// `None` when it does, else the end of the feed or how long to wait.
+    fn refill(&mut self) -> Option<Next> {
+        if !self.queue.is_empty() {
+            return None;
         }
-        let Some(c) = self.queue.pop_front() else {
-            return Next::Wait(Duration::ZERO);
-        };
+        let step = self.interval.seconds();
+        if self.ended() {
+            return Some(Next::End);
+        }
+        let now = self.clock.now();
+        let close = self.next_open + step;
+        if (close as f64) > now {
+            let wait = self.clock.until(close);
+            let wait = match self.end {
+                Some(e) => wait.min(self.clock.until(e)),
+                None => wait,
+            };
+            return Some(Next::Wait(wait));
+        }
+        let t = Instant::now();
+        if t < self.next_poll {
+            return Some(Next::Wait(self.next_poll - t));
+        }
+        // The last bar closed on the clock (and within `end`).
+        let mut hi = bucket_start(self.interval, now.floor() as i64) - step;
+        if let Some(e) = self.end {
+            hi = hi.min(e - step);
+        }
+        self.poll(hi);
+        self.queue.is_empty().then_some(Next::Wait(Duration::ZERO))
+    }
+
+    /// No bar closing within `end` is left to come.
+    fn ended(&self) -> bool {
+        self.queue.is_empty()
+            && self
+                .end
+                .is_some_and(|e| self.next_open + self.interval.seconds() > e)
+    }
+
+    /// Open time of the next queued bar.
+    fn front(&self) -> Option<i64> {
+        self.queue.front().map(|c| c.time)
+    }
+
+    /// Moves the next queued bar into the table; its index.
+    fn take(&mut self) -> Option<usize> {
+        let c = self.queue.pop_front()?;
         self.candles.push(c);
         match Bars::from_candles(&self.id, self.interval, self.source.source(), &self.candles) {
-            Ok(b) => self.bars = b,
+            Ok(b) => {
+                self.bars = b;
+                Some(self.candles.len() - 1)
+            }
             Err(_) => {
                 self.candles.pop();
-                return Next::Wait(Duration::ZERO);
+                None
             }
         }
+    }
+
+    fn drain_events(&mut self, out: &mut Vec<(i64, String, String)>) {
+        let now = self.clock.now() as i64;
+        for m in self.source.take_events() {
+            self.events.push((now, m));
+        }
+        out.extend(self.events.drain(..).map(|(t, m)| (t, self.id.clone(), m)));
+    }
+}
+
+impl Feed for LiveFeed {
+    fn next_step(&mut self, present: &mut Vec<Present>) -> Next {
+        if let Some(n) = self.refill() {
+            return n;
+        }
+        let Some(time) = self.front() else {
+            return Next::Wait(Duration::ZERO);
+        };
+        let Some(bar) = self.take() else {
+            return Next::Wait(Duration::ZERO);
+        };
         present.clear();
-        present.push(Present {
-            asset: 0,
-            bar: self.candles.len() - 1,
-        });
-        Next::Bar(c.time)
+        present.push(Present { asset: 0, bar });
+        Next::Bar(time)
     }
     fn bars(&self) -> Vec<&Bars> {
         vec![&self.bars]
     }
     fn take_events(&mut self) -> Vec<(i64, String, String)> {
-        self.events
-            .drain(..)
-            .map(|(t, m)| (t, self.id.clone(), m))
-            .collect()
+        let mut out = Vec::new();
+        self.drain_events(&mut out);
+        out
+    }
+}
+
+/// Several tokens on one clock, with shared cash (a portfolio): a time is stepped once every
+/// feed has answered through it, with the tokens that have a bar at it, as the backtest clock
+/// steps the union of the tokens' times.
+pub struct MultiFeed {
+    pub feeds: Vec<LiveFeed>,
+}
+
+impl Feed for MultiFeed {
+    fn next_step(&mut self, present: &mut Vec<Present>) -> Next {
+        let mut wait: Option<Duration> = None;
+        let mut ended = 0;
+        for f in &mut self.feeds {
+            match f.refill() {
+                Some(Next::End) => ended += 1,
+                Some(Next::Wait(d)) => wait = Some(wait.map_or(d, |w| w.min(d))),
+                _ => {}
+            }
+        }
+        let Some(t) = self.feeds.iter().filter_map(LiveFeed::front).min() else {
+            return if ended == self.feeds.len() {
+                Next::End
+            } else {
+                Next::Wait(wait.unwrap_or(Duration::ZERO))
+            };
+        };
+        // A token without a bar at `t` yet must have answered through it: its bar may be late.
+        if self
+            .feeds
+            .iter()
+            .any(|f| f.front() != Some(t) && f.known < t && !f.ended())
+        {
+            return Next::Wait(wait.unwrap_or(Duration::ZERO));
+        }
+        present.clear();
+        for (asset, f) in self.feeds.iter_mut().enumerate() {
+            if f.front() == Some(t)
+                && let Some(bar) = f.take()
+            {
+                present.push(Present { asset, bar });
+            }
+        }
+        Next::Bar(t)
+    }
+    fn bars(&self) -> Vec<&Bars> {
+        self.feeds.iter().map(|f| &f.bars).collect()
+    }
+    fn take_events(&mut self) -> Vec<(i64, String, String)> {
+        let mut out = Vec::new();
+        for f in &mut self.feeds {
+            f.drain_events(&mut out);
+        }
+        out
     }
 }
 
@@ -284,14 +414,29 @@ pub struct AveSource {
     pub client: std::sync::Arc<crate::data::client::AveClient>,
     /// `/v2/klines/token/<wire id>`.
     pub path: String,
+    /// The token's main pair (`<pair address>-<chain>`), as the last answer named it: the
+    /// WebSocket stream subscribes to pairs.
+    pub pair_id: Option<String>,
+}
+
+impl AveSource {
+    pub fn new(client: std::sync::Arc<crate::data::client::AveClient>, path: String) -> Self {
+        AveSource {
+            client,
+            path,
+            pair_id: None,
+        }
+    }
 }
 
 impl BarSource for AveSource {
     fn bars(&mut self, interval: Interval, from: i64, to: i64) -> Result<Vec<Candle>> {
         use crate::data::client::{Request, block_on};
         let step = interval.seconds();
+        // At most 1000 bars an answer, the oldest first: a longer catch-up takes several polls,
+        // in order.
+        let to = to.min(from + 999 * step);
         let n = ((to - from) / step + 1).clamp(1, 1000);
-        let from = from.max(to - (n - 1) * step);
         let query = vec![
             ("interval".to_string(), interval.minutes().to_string()),
             ("from_time".to_string(), from.to_string()),
@@ -299,6 +444,12 @@ impl BarSource for AveSource {
             ("limit".to_string(), n.to_string()),
         ];
         let data = block_on(self.client.call(&self.path, &Request::Get(query), None))?;
+        if let Some(p) = data.get("pair_id").and_then(serde_json::Value::as_str)
+            && p.rsplit_once('-')
+                .is_some_and(|(a, c)| !a.is_empty() && !c.is_empty())
+        {
+            self.pair_id = Some(p.to_string());
+        }
         let mut bars = crate::data::wire::klines(&data).map_err(|why| {
             crate::error::DslError::data(format!(
                 "AVE sent malformed klines for {}: {why}",

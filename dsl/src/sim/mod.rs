@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod live;
+pub mod ws;
 
 /// A max-speed replay commits at least this often (milliseconds).
 pub const MAX_BATCH_MS: u64 = 100;
@@ -231,7 +232,7 @@ pub struct Setup<'s> {
     /// Steps already committed (a resume): re-run silently, then continue.
     pub skip: i64,
     /// Bars each token's table holds before the first step (a live feed's warm-up history).
-    pub first_bar: usize,
+    pub first_bar: Vec<usize>,
 }
 
 /// Runs a simulation to its end or a stop; commits as it goes; returns the outcome and the full
@@ -258,7 +259,9 @@ pub fn run(
         durable: false,
     };
     let mut present = Vec::with_capacity(n_assets);
-    let mut last_bar = vec![s.first_bar.checked_sub(1); n_assets];
+    let mut last_bar: Vec<Option<usize>> = (0..n_assets)
+        .map(|a| s.first_bar.get(a).copied().unwrap_or(0).checked_sub(1))
+        .collect();
     let mut last_commit = Instant::now();
     let mut last_poll = Instant::now();
     let started = Instant::now();

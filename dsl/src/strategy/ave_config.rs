@@ -439,6 +439,40 @@ impl BarLogic for BotLogic {
     }
 }
 
+/// A bot config on a live feed, whose bars grow as they close. The combined condition is causal
+/// (each bar's value reads that bar and earlier ones), so it is computed again on the bars so
+/// far when one closes and the newest bar decides, as it would on the whole history: a replay and
+/// a live run of the same bars fire on the same bars. Cost: one pass over the bars so far per bar.
+pub struct LiveBot {
+    config: std::sync::Arc<BotConfig>,
+    logic: Option<BotLogic>,
+}
+
+impl LiveBot {
+    pub fn new(config: std::sync::Arc<BotConfig>) -> LiveBot {
+        LiveBot {
+            config,
+            logic: None,
+        }
+    }
+}
+
+impl BarLogic for LiveBot {
+    fn on_bar(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        if self
+            .logic
+            .as_ref()
+            .is_none_or(|l| l.fire.len() != ctx.bars.len())
+        {
+            self.logic = Some(self.config.logic(ctx.bars)?);
+        }
+        match &mut self.logic {
+            Some(l) => l.on_bar(ctx),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

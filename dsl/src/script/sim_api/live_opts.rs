@@ -37,9 +37,15 @@ fn span_secs(v: &Dynamic, key: &str) -> RhaiResult<i64> {
     Ok((n * mult).ceil() as i64)
 }
 
-/// The live feed `simulate(id, ..)` reads: the demo series continued on a (possibly
-/// accelerated) wall clock.
-pub(super) fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed> {
+/// The live feed `simulate(id, ..)` reads: the demo series or an AVE token on a (possibly
+/// accelerated) wall clock. `resume`: the first live bar and the end of the simulation resumed,
+/// which replace the clock's start and `max_duration` / `until`.
+pub(super) fn live_feed(
+    rt: &Runtime,
+    src: &str,
+    o: &Map,
+    resume: Option<(i64, Option<i64>)>,
+) -> RhaiResult<LiveFeed> {
     use crate::data::ids::DataId;
     let interval = match o.get("interval") {
         None => crate::interval::Interval::parse("1m"),
@@ -95,7 +101,7 @@ pub(super) fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed
             })?)
             .map_err(sim_err)?,
         };
-        if t <= now {
+        if t <= now && resume.is_none() {
             return Err(rt_err(format!(
                 "until ({}) has already passed",
                 crate::time::format_time(t)
@@ -103,12 +109,18 @@ pub(super) fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed
         }
         end = Some(end.map_or(t, |e| e.min(t)));
     }
+    let start = resume.map(|(s, _)| s);
+    if let Some((_, e)) = resume {
+        end = e;
+    }
     match DataId::parse(src).map_err(sim_err)? {
         DataId::Demo(name) => {
-            if o.contains_key("poll_s") {
-                return Err(rt_err(
-                    "poll_s is for AVE token ids; the demo feed has each bar as soon as it closes",
-                ));
+            for k in ["poll_s", "feed"] {
+                if o.contains_key(k) {
+                    return Err(rt_err(format!(
+                        "{k} is for AVE token ids; the demo feed has each bar as soon as it closes"
+                    )));
+                }
             }
             let synth = crate::data::demo::Synth::demo(&name).map_err(sim_err)?;
             LiveFeed::new(
@@ -119,6 +131,7 @@ pub(super) fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed
                 warmup,
                 end,
                 std::time::Duration::ZERO,
+                start,
             )
             .map_err(sim_err)
         }
@@ -136,21 +149,66 @@ pub(super) fn live_feed(rt: &Runtime, src: &str, o: &Map) -> RhaiResult<LiveFeed
                     .ok_or_else(|| rt_err("poll_s must be a positive number of seconds"))?,
             };
             let poll = std::time::Duration::from_secs_f64((poll_s / speed).max(floor));
+            let pro = rt.config.plan == crate::data::config::Plan::Pro;
+            let streamed = crate::sim::ws::streamed(interval);
+            let ws = match o.get("feed") {
+                None => pro && streamed,
+                Some(v) => match v.clone().into_string().ok().as_deref() {
+                    Some("rest") => false,
+                    Some("ws") => {
+                        if !pro {
+                            return Err(rt_err(
+                                "feed: \"ws\" streams klines over AVE's WebSocket, which is the Pro plan's: set AVE_API_PLAN=pro, or poll with feed: \"rest\"",
+                            ));
+                        }
+                        if !streamed {
+                            return Err(rt_err(format!(
+                                "AVE streams klines at {} only, not {}; use one of those or feed: \"rest\"",
+                                crate::sim::ws::streamed_names(),
+                                interval.name()
+                            )));
+                        }
+                        true
+                    }
+                    _ => {
+                        return Err(rt_err(
+                            "feed must be \"ws\" (AVE's WebSocket stream, Pro plan) or \"rest\" (polling)",
+                        ));
+                    }
+                },
+            };
             let client = crate::data::service::DataService::new(rt.config.clone())
                 .client("live klines")
                 .map_err(sim_err)?;
-            let source = crate::sim::live::AveSource {
+            let rest = crate::sim::live::AveSource::new(
                 client,
-                path: format!("{}{wire}", crate::data::ids::Kind::Token.path()),
+                format!("{}{wire}", crate::data::ids::Kind::Token.path()),
+            );
+            let (source, poll): (Box<dyn crate::sim::live::BarSource>, _) = if ws {
+                crate::sim::ws::check_url(&rt.config.ws_base).map_err(sim_err)?;
+                let stream = crate::sim::ws::WsSource::new(
+                    rest,
+                    &rt.config.ws_base,
+                    rt.config.api_key.clone(),
+                    interval,
+                    clock,
+                    poll,
+                );
+                // The stream has each bar as it closes: the feed asks again soon after an
+                // empty answer (a bar without trades), from memory.
+                (Box::new(stream), std::time::Duration::from_millis(100))
+            } else {
+                (Box::new(rest), poll)
             };
             LiveFeed::new(
                 &wire,
                 interval,
-                Box::new(source),
+                source,
                 clock,
                 warmup.min(1000),
                 end,
                 poll,
+                start,
             )
             .map_err(sim_err)
         }
