@@ -229,3 +229,57 @@ fn a_websocket_feed_dropped_mid_stream_reconnects_and_backfills_what_it_missed_o
         .unwrap();
     assert_eq!(eq, want);
 }
+
+/// The AVE server going away mid-run and coming back on the same address (a restart): the
+/// requests in between fail (connection refused), are recorded as gaps, and the bars that closed
+/// meanwhile are caught up in order once it answers again.
+#[test]
+fn a_rest_feed_survives_the_server_restarting() {
+    let mock = MockAve::start();
+    let dir = tempfile::tempdir().unwrap();
+    let origin = now();
+    mock.set_clock(origin, 120.0);
+    let port: u16 = mock.url().rsplit(':').next().unwrap().parse().unwrap();
+    let mut s = Session::new(mock_config(dir.path(), &mock));
+    s.execute(&format!(
+        "let sm = simulate(\"{ID}\", |b| strategy(#{{ entry: b.close > b.open, exit: b.close < b.open }}),
+             #{{ interval: \"1m\", feed: \"rest\", warmup: 10, poll_s: 30, clock_speed: 120, clock_origin: {origin}, max_duration: \"12m\" }});"
+    ))
+    .expect("start");
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(mock);
+    // Down for 2 s: four bars close with nobody answering.
+    std::thread::sleep(Duration::from_secs(2));
+    let mock = (0..50)
+        .find_map(|_| {
+            MockAve::start_on(stratbook_tests::MOCK_KEY, port)
+                .map_err(|_| std::thread::sleep(Duration::from_millis(50)))
+                .ok()
+        })
+        .expect("the mock restarts on its port");
+    mock.set_clock(origin, 120.0);
+    s.execute("sm.wait();").expect("the simulation survives");
+    let st = s.execute("sm.status").unwrap().value.unwrap();
+    assert_eq!(st.plain(), Some("\"finished\""));
+    let id = sim_id(&s);
+    let store = SimStore::open(&dir.path().join("stratbook.sqlite")).unwrap();
+    let (t, _) = store.equity(id).unwrap();
+    assert_eq!(t.len(), 12, "{t:?}");
+    assert!(t.windows(2).all(|w| w[1] - w[0] == 60), "{t:?}");
+    let sig = store.table(id, SimTable::Signals).unwrap();
+    let (Col::Str(action), Col::Str(why)) = (col(&sig, "action"), col(&sig, "reasoning")) else {
+        panic!("signal columns")
+    };
+    let gaps: Vec<&String> = action
+        .iter()
+        .zip(why)
+        .filter(|(a, _)| *a == "gap")
+        .map(|(_, w)| w)
+        .collect();
+    assert!(gaps.iter().any(|w| w.starts_with("gap:")), "{gaps:?}");
+    assert!(
+        gaps.iter().any(|w| w.starts_with("feed recovered")),
+        "{gaps:?}"
+    );
+    assert!(mock.requests() > 0, "the restarted server was asked");
+}
