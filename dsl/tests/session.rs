@@ -207,6 +207,30 @@ fn an_infinite_loop_is_interrupted_and_state_survives() {
     assert_eq!(plain(&mut s, "kept"), "7");
 }
 
+/// `sleep` pauses the cell (whole or fractional seconds) and an interrupt ends it at once, where
+/// Rhai's own would hold the thread to the end.
+#[test]
+fn sleep_pauses_the_cell_and_an_interrupt_cuts_it_short() {
+    let (mut s, _) = session();
+    let start = Instant::now();
+    s.execute("sleep(0.05); sleep(-1); sleep(0);").unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(50));
+    let cancel = s.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        cancel.cancel();
+    });
+    let start = Instant::now();
+    let e = s.execute("sleep(30)").unwrap_err();
+    t.join().unwrap();
+    assert_eq!(e.ename, "Interrupted");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 #[test]
 fn pager_cells_return_help() {
     let (mut s, _) = session();

@@ -129,6 +129,8 @@ pub fn topic(docs: &Docs, name: &str) -> String {
 
 pub fn document(docs: &mut Docs) {
     docs.add("help", "help() / help(name: string)", None);
+    // Registered with the engine's hooks (session.rs), where the interrupt flag is at hand.
+    docs.add("sleep", "sleep(seconds: int | float)", None);
 }
 
 pub fn register(engine: &mut Engine, rt: &Arc<Runtime>, docs: Arc<Docs>) {

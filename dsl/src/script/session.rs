@@ -586,7 +586,32 @@ fn configure(engine: &mut Engine, runtime: &Arc<Runtime>) {
 /// checked against the memory budget before they allocate, since the budget is otherwise checked
 /// only between operations. Registered on the engine, they take precedence over Rhai's own.
 fn register_sized_builtins(engine: &mut Engine, runtime: &Arc<Runtime>) {
-    use rhai::{Array, Blob, EvalAltResult, INT, ImmutableString};
+    use rhai::{Array, Blob, EvalAltResult, FLOAT, INT, ImmutableString};
+    // Rhai's own `sleep(seconds)` blocks the thread where no interrupt reaches it (a
+    // `sleep(1000)` holds the cell for 17 minutes): the same pause in slices that watch the flag.
+    let rt = runtime.clone();
+    let nap = move |secs: FLOAT| -> Result<(), Box<EvalAltResult>> {
+        if secs.is_nan() || secs <= 0.0 {
+            return Ok(());
+        }
+        let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs.min(1e9));
+        loop {
+            if rt.cancel.is_cancelled() {
+                return Err(Box::new(EvalAltResult::ErrorTerminated(
+                    Dynamic::from(INTERRUPTED),
+                    rhai::Position::NONE,
+                )));
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+        }
+    };
+    let n = nap.clone();
+    engine.register_fn("sleep", move |s: INT| n(s as FLOAT));
+    engine.register_fn("sleep", move |s: FLOAT| nap(s));
     fn room(rt: &Runtime, len: INT, each: usize) -> Result<usize, Box<EvalAltResult>> {
         let len = usize::try_from(len.max(0)).unwrap_or(usize::MAX);
         let want = (len as u64).saturating_mul(each as u64);
