@@ -72,6 +72,7 @@ fn row_json(r: &SimRow) -> serde_json::Value {
         "last_time": r.last_time, "equity": r.equity, "reason": r.reason,
         "config": serde_json::from_str::<serde_json::Value>(&r.config).unwrap_or_default(),
         "strategy": r.strategy, "provenance": r.provenance, "stats": r.stats,
+        "positions": r.positions, "marks": r.marks,
     })
 }
 
@@ -153,10 +154,12 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
             let s = SimValue::open(db(), id)?;
             let mut last = String::new();
             loop {
+                // A new card when the simulation changed (not for its elapsed time alone).
                 let text = s.render().plain().unwrap_or_default().to_string();
-                if text != last {
+                let key = dsl::script::sim_api::without_elapsed(&text);
+                if key != last {
                     outln!("{text}\n");
-                    last = text;
+                    last = key;
                 }
                 let st = s.info()?.status;
                 if !is_active(&st) {

@@ -201,3 +201,41 @@ fn the_simulation_example_runs_to_the_end_and_lists_itself() {
         }
     }
 }
+
+/// `sim show` names the open position (side, size, entry, stop, take-profit) in the text and in
+/// `--json`, read from the store by a process other than the one that ran the simulation.
+#[test]
+fn sim_show_lists_the_open_position_with_its_stop_and_take_profit() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let script = home.path().join("hold.rhai");
+    std::fs::write(
+        &script,
+        r#"let bars = klines("demo:BTC", "1h", #{ limit: 100 });
+let s = strategy(#{ entry: bars.close > 0.0, exit: bars.close < 0.0, stop_loss_pct: 5.0, take_profit_pct: 20.0 });
+simulate(bars, s, #{ speed: "max", name: "holder" }).wait();
+"#,
+    )
+    .unwrap();
+    let out = stratbook(&["sim", "start", script.to_str().unwrap()], home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = stratbook(&["sim", "show", "1", "--json"], home.path());
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("sim show --json");
+    let p = &v["positions"][0];
+    assert_eq!(p["token"], "demo:BTC");
+    assert_eq!(p["side"], "long");
+    let (entry, stop, take) = (
+        p["entry"].as_f64().unwrap(),
+        p["stop"].as_f64().unwrap(),
+        p["take"].as_f64().unwrap(),
+    );
+    assert!((stop / entry - 0.95).abs() < 1e-9, "{p}");
+    assert!((take / entry - 1.2).abs() < 1e-9, "{p}");
+    let text =
+        String::from_utf8_lossy(&stratbook(&["sim", "show", "1"], home.path()).stdout).to_string();
+    assert!(text.contains("position demo:BTC long "), "{text}");
+    assert!(text.contains(" | stop "), "{text}");
+}

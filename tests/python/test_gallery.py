@@ -7,6 +7,7 @@ and commit the notebooks with the change.
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,6 +17,10 @@ import pytest
 from conftest import ROOT
 
 GALLERY = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+# A simulation card's wall-clock run time ("| elapsed 0s |"): how long the machine took, not a result.
+ELAPSED = re.compile(r" \| elapsed [0-9dhms ]+?(?= \|)")
 
 
 def normalized(nb):
@@ -32,7 +37,8 @@ def normalized(nb):
                 if isinstance(o.get(key), list):
                     o[key] = "".join(o[key]) if key == "text" else o[key]
             if "data" in o:
-                o["data"] = {k: "".join(v) if isinstance(v, list) else v for k, v in o["data"].items()}
+                o["data"] = {k: ELAPSED.sub("", "".join(v) if isinstance(v, list) else v) if k.startswith("text/")
+                             else v for k, v in o["data"].items()}
             outs.append(o)
         cells.append(outs)
     return cells

@@ -218,7 +218,7 @@ impl MockAve {
             .clear();
     }
 
-    /// `METHOD path?query` of each request, in order.
+    /// `METHOD path?query` of each request, in order, followed by its body when it has one.
     pub fn request_log(&self) -> Vec<String> {
         self.st
             .log
@@ -314,8 +314,13 @@ async fn handle(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(format!(
-            "{method} {path}{}",
-            uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+            "{method} {path}{}{}",
+            uri.query().map(|q| format!("?{q}")).unwrap_or_default(),
+            if body.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", String::from_utf8_lossy(&body))
+            }
         ));
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(st.key.as_str()) {
         return reply(401, err_body("UnauthorizedError", "Permission denied"));
@@ -383,7 +388,7 @@ fn route(
     let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method.as_str(), seg.as_slice()) {
         ("GET", ["v2", "klines", "token" | "pair", id]) => klines(st, id, q, old),
-        ("POST", ["v2", "tokens", "price"]) => prices(body, old),
+        ("POST", ["v2", "tokens", "price"]) => prices(body, old, st.now()),
         ("GET", ["v2", "tokens"]) => search(q),
         ("GET", ["v2", "tokens", id]) => detail(id),
         ("GET", ["v2", "supported_chains"]) => (200, ok(chains())),
@@ -459,20 +464,21 @@ fn tvl_of(id: &str) -> f64 {
     }
 }
 
-fn price_of(id: &str) -> Value {
-    let now = now_secs();
+/// A token's price at `now` (the mock's clock): the close of the minute bar forming then, so a
+/// price asked between two bar closes moves with the bars a klines request would see.
+fn price_of(id: &str, now: i64) -> Value {
     let synth = Synth::for_seed(id);
     let h = synth.bars(Interval::H1, now - 25 * 3600, now);
-    let (first, last) = (h.first().copied(), h.last().copied());
-    let (p, ch) = match (first, last) {
-        (Some(f), Some(l)) => (l.close, (l.close / f.open - 1.0) * 100.0),
+    let minute = synth.bars(Interval::M1, now - 60, now).last().copied();
+    let (p, ch) = match (h.first().copied(), minute) {
+        (Some(f), Some(m)) => (m.close, (m.close / f.open - 1.0) * 100.0),
         _ => (f64::NAN, 0.0),
     };
     json!({"current_price_usd": s(p), "price_change_1d": s(ch), "price_change_24h": s((ch * 100.0).round() / 100.0),
         "tvl": s(tvl_of(id)), "tx_volume_u_24h": s(h.iter().map(|c| c.volume).sum::<f64>()), "token_id": id, "updated_at": now})
 }
 
-fn prices(body: &[u8], old: bool) -> (u16, Value) {
+fn prices(body: &[u8], old: bool, now: i64) -> (u16, Value) {
     let Ok(req) = serde_json::from_slice::<Value>(body) else {
         return (400, err_body("BadRequestError", "body must be JSON"));
     };
@@ -491,7 +497,7 @@ fn prices(body: &[u8], old: bool) -> (u16, Value) {
         if id.contains("unknown") || tvl_of(id) < tvl_min {
             continue;
         }
-        let mut p = price_of(id);
+        let mut p = price_of(id, now);
         if old {
             p = json!({"current_price_usd": p["current_price_usd"], "price_change_1d": p["price_change_1d"], "price_change_24h": p["price_change_24h"]});
         }
@@ -509,7 +515,7 @@ fn prices(body: &[u8], old: bool) -> (u16, Value) {
 
 fn token_obj(address: &str, chain: &str, symbol: &str) -> Value {
     let id = format!("{address}-{chain}");
-    let p = price_of(&id);
+    let p = price_of(&id, now_secs());
     json!({"token": address, "chain": chain, "name": format!("{symbol} Token"), "symbol": symbol, "decimal": 18,
         "holders": 12345, "current_price_usd": p["current_price_usd"].as_str().and_then(|x| x.parse::<f64>().ok()),
         "price_change_24h": p["price_change_24h"], "tvl": p["tvl"], "main_pair_tvl": p["tvl"], "market_cap": "1000000",

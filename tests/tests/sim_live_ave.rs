@@ -41,14 +41,16 @@ fn a_rest_live_feed_survives_faults_records_gaps_and_loses_no_bar() {
     ))
     .expect("start");
     std::thread::sleep(Duration::from_millis(1200));
-    // Each feed request is tried 4 times by the client (3 retries): four 500s fail one.
+    // Each feed request is tried 4 times by the client (3 retries): four 500s fail one. The faults
+    // are for the klines requests (the prices asked between bar closes only mark the position).
+    let klines = "/v2/klines";
     for _ in 0..4 {
-        mock.push_fault(Fault::status(500, None));
+        mock.push_fault_for(klines, Fault::status(500, None));
     }
-    mock.push_fault(Fault::Hang(Duration::from_secs(3)));
-    mock.push_fault(Fault::status(429, Some(1)));
+    mock.push_fault_for(klines, Fault::Hang(Duration::from_secs(3)));
+    mock.push_fault_for(klines, Fault::status(429, Some(1)));
     for _ in 0..4 {
-        mock.push_fault(Fault::Truncated);
+        mock.push_fault_for(klines, Fault::Truncated);
     }
     s.execute("sm.wait();")
         .expect("the simulation survives the faults");
@@ -282,4 +284,123 @@ fn a_rest_feed_survives_the_server_restarting() {
         "{gaps:?}"
     );
     assert!(mock.requests() > 0, "the restarted server was asked");
+}
+
+/// Three tokens polled over REST on 5m bars, with a poll every minute: between bar closes the
+/// positions are marked at the latest prices, read in one batch request per poll carrying every
+/// token (not a request per token), shown on the card and kept in the store; `marks: false`
+/// asks for no prices at all.
+#[test]
+fn a_rest_portfolio_marks_its_positions_between_bar_closes_with_one_price_request_per_poll() {
+    let mock = MockAve::start();
+    let dir = tempfile::tempdir().unwrap();
+    let origin = now();
+    // 120 simulated seconds per second: a 5m bar closes every 2.5 s, a poll every 0.5 s.
+    mock.set_clock(origin, 120.0);
+    let ids: Vec<String> = (2..5)
+        .map(|k| format!("0xabcdef000000000000000000000000000000000{k}-bsc"))
+        .collect();
+    let source = ids
+        .iter()
+        .map(|id| format!("\"{id}\": \"5m\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut s = Session::new(mock_config(dir.path(), &mock));
+    // Always in the market: every token is bought at the first live bar and held.
+    let strat = "|b| strategy(#{ entry: b.close > 0.0, exit: b.close < 0.0 })";
+    s.execute(&format!(
+        "let sm = simulate(#{{ {source} }}, {strat},
+             #{{ feed: \"rest\", warmup: 10, poll_s: 60, clock_speed: 120, clock_origin: {origin}, max_duration: \"20m\" }});"
+    ))
+    .expect("start");
+    let id = sim_id(&s);
+    let store = SimStore::open(&dir.path().join("stratbook.sqlite")).unwrap();
+    // Wait for a mark taken after the first bar's positions were committed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let (row, marks) = loop {
+        let row = store.get(id).unwrap().unwrap();
+        let (t, _) = store.equity(id).unwrap();
+        match (&row.marks, t.last()) {
+            (Some(m), Some(&last)) if !row.positions.is_empty() && m.time > last => {
+                let m = m.clone();
+                break (row, m);
+            }
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mark between bar closes: {:?} {:?}",
+            row.marks,
+            row.positions
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(marks.prices.len(), 3, "{marks:?}");
+    for (token, price) in &marks.prices {
+        assert!(ids.contains(token), "{token}");
+        // The mark's time is the answer's `updated_at`, and the mock's price then is the close
+        // of the minute forming.
+        let minute = marks.time - marks.time.rem_euclid(60);
+        let c = Synth::for_seed(token).bars(Interval::M1, minute, minute)[0];
+        assert_eq!(c.time, minute);
+        assert_eq!(c.close, *price, "{token} at {}", marks.time);
+    }
+    let held = &row.positions[0];
+    assert_eq!(held.side, "long");
+    assert!(held.qty > 0.0 && held.entry > 0.0, "{held:?}");
+    // The card values the positions at the marks (a bar closing meanwhile shows its close
+    // instead, until the next poll marks it again).
+    let mut card = || {
+        s.execute("sm")
+            .unwrap()
+            .value
+            .unwrap()
+            .plain()
+            .unwrap()
+            .to_string()
+    };
+    let mut text = card();
+    while !text.contains(" | marked ") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        text = card();
+    }
+    assert!(text.contains(" | marked "), "{text}");
+    assert!(text.contains(" | elapsed "), "{text}");
+    assert!(text.contains("\n  position 0xabcdef"), "{text}");
+    assert!(text.contains(" | unrealized "), "{text}");
+    s.execute("sm.wait();").expect("the simulation ends");
+    let (t, _) = store.equity(id).unwrap();
+    assert_eq!(t.len(), 4, "{t:?}");
+    let log = mock.request_log();
+    let asks: Vec<&String> = log
+        .iter()
+        .filter(|r| r.starts_with("POST /v2/tokens/price"))
+        .collect();
+    assert!(
+        asks.iter()
+            .all(|r| ids.iter().all(|id| r.contains(id.as_str()))),
+        "each price request carries every token: {asks:?}"
+    );
+    // One request per minute of the run at most (20 polls), never one per token per poll.
+    assert!(
+        (3..=21).contains(&asks.len()),
+        "{} price requests in 20 minutes",
+        asks.len()
+    );
+    // Off: the positions are valued at bar closes only, and no price is asked.
+    mock.reset_requests();
+    s.execute(&format!(
+        "let quiet = simulate(#{{ {source} }}, {strat},
+             #{{ feed: \"rest\", warmup: 10, poll_s: 60, clock_speed: 120, clock_origin: {origin}, max_duration: \"5m\", marks: false }});
+         quiet.wait();"
+    ))
+    .expect("a simulation without marks");
+    assert!(
+        !mock
+            .request_log()
+            .iter()
+            .any(|r| r.contains("/v2/tokens/price")),
+        "{:?}",
+        mock.request_log()
+    );
 }

@@ -5,6 +5,7 @@
 
 mod bindings;
 mod card;
+pub use card::without_elapsed;
 mod live_opts;
 
 pub use bindings::{register, show_live};
@@ -49,6 +50,7 @@ const SIM_KEYS: &[&str] = &[
     "clock_speed",
     "clock_origin",
     "feed",
+    "marks",
 ];
 
 /// A simulation started in this process: its control and how it ended.
@@ -282,10 +284,30 @@ fn simulate(
                     ))
                 })?),
             };
-            let feeds = ids
+            let mut feeds = ids
                 .iter()
                 .map(|id| live_opts::live_feed(rt, id, &sim_opts, span))
                 .collect::<RhaiResult<Vec<LiveFeed>>>()?;
+            // Polled AVE feeds with bars longer than the polling period: every token's price
+            // in one batch request each period, for the display between bar closes.
+            if let Some(every) = feeds
+                .iter()
+                .map(|f| f.marks_every)
+                .collect::<Option<Vec<_>>>()
+                .and_then(|v| v.into_iter().min())
+            {
+                let ids = feeds.iter().map(|f| f.id().to_string()).collect();
+                let clock = *feeds[0].clock();
+                let prices = crate::sim::live::AvePrices(crate::data::service::DataService::new(
+                    rt.config.clone(),
+                ));
+                feeds[0].set_marker(crate::sim::live::Marker::new(
+                    Box::new(prices),
+                    ids,
+                    every,
+                    clock,
+                ));
+            }
             let got: Vec<&str> = feeds.iter().map(|f| f.id()).collect();
             if let Some(row) = &resumed
                 && row.tokens != got
@@ -309,6 +331,7 @@ fn simulate(
                 "clock_speed",
                 "clock_origin",
                 "feed",
+                "marks",
             ] {
                 if sim_opts.contains_key(k) {
                     return Err(rt_err(format!(
@@ -776,7 +799,8 @@ fn run_thread(
             let f: Box<dyn Feed> = if fs.len() == 1 {
                 Box::new(fs.remove(0))
             } else {
-                Box::new(crate::sim::live::MultiFeed { feeds: fs })
+                let marker = fs[0].take_marker();
+                Box::new(crate::sim::live::MultiFeed { feeds: fs, marker })
             };
             (Vec::new(), Some(f))
         }

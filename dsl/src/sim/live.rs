@@ -72,6 +72,11 @@ pub trait BarSource: Send {
     fn label(&self) -> Option<String> {
         None
     }
+    /// The latest price of the bar forming now and when it was seen, if new since the last
+    /// call (a stream has it; a polled source does not).
+    fn mark(&mut self) -> Option<(i64, f64)> {
+        None
+    }
     /// Events of the source itself since the last call (a stream dropped, reconnected, bars
     /// backfilled), recorded as `gap` rows.
     fn take_events(&mut self) -> Vec<String> {
@@ -117,6 +122,88 @@ pub struct LiveFeed {
     /// Open time of the last bar the source has answered for (given or known to be absent):
     /// several tokens step a time only once every feed has answered through it.
     known: i64,
+    /// Prices between bar closes for the display (a polled AVE feed whose bars are longer than
+    /// its polling period); see [`LiveFeed::marks_every`].
+    marker: Option<Marker>,
+    /// Set by the caller when this feed wants prices between bar closes this often.
+    pub marks_every: Option<Duration>,
+    /// Whether prices between bar closes are shown at all (`marks: false` turns them off).
+    pub marks: bool,
+}
+
+/// Current prices of tokens, for the display between bar closes.
+pub trait PriceSource: Send {
+    /// The price of each id and when it was last updated (unix seconds; 0 when the answer does
+    /// not say), `None` for no price.
+    fn prices(&mut self, ids: &[String]) -> Result<Vec<Option<(i64, f64)>>>;
+}
+
+/// AVE's batch prices (`POST /v2/tokens/price`: every token of a simulation in one request).
+pub struct AvePrices(pub crate::data::service::DataService);
+
+impl PriceSource for AvePrices {
+    fn prices(&mut self, ids: &[String]) -> Result<Vec<Option<(i64, f64)>>> {
+        let got = self.0.prices(ids, None)?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                got.found
+                    .iter()
+                    .find(|(k, _)| k == id)
+                    .map(|(_, p)| (p.updated_at, p.price))
+                    .filter(|(_, x)| x.is_finite() && *x > 0.0)
+            })
+            .collect())
+    }
+}
+
+/// Asks a [`PriceSource`] for the prices of a simulation's tokens at most once a period. A
+/// failure is skipped silently (the display keeps the last prices; the bars, which decide
+/// everything, have their own retries and gap events).
+pub struct Marker {
+    source: Box<dyn PriceSource>,
+    ids: Vec<String>,
+    every: Duration,
+    next: Instant,
+    clock: Clock,
+}
+
+impl Marker {
+    /// The first request one period after the start (the warm-up bars are fresh then).
+    pub fn new(
+        source: Box<dyn PriceSource>,
+        ids: Vec<String>,
+        every: Duration,
+        clock: Clock,
+    ) -> Self {
+        Marker {
+            source,
+            ids,
+            every,
+            next: Instant::now() + every,
+            clock,
+        }
+    }
+
+    fn due(&mut self) -> Option<(i64, Vec<Option<f64>>)> {
+        if Instant::now() < self.next {
+            return None;
+        }
+        self.next = Instant::now() + self.every;
+        let asked = self.clock.now() as i64;
+        let p = self.source.prices(&self.ids).ok()?;
+        // The prices' own time when AVE says it (the newest of them), else when they were asked.
+        let time = p
+            .iter()
+            .flatten()
+            .map(|q| q.0)
+            .max()
+            .filter(|&t| t > 0)
+            .unwrap_or(asked);
+        p.iter()
+            .any(Option::is_some)
+            .then(|| (time, p.into_iter().map(|q| q.map(|q| q.1)).collect()))
+    }
 }
 
 impl LiveFeed {
@@ -164,6 +251,9 @@ impl LiveFeed {
             failures: 0,
             events: Vec::new(),
             known: forming - step,
+            marker: None,
+            marks_every: None,
+            marks: true,
         })
     }
 
@@ -188,6 +278,16 @@ impl LiveFeed {
     /// The clock the feed runs on.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Asks `marker` for prices between bar closes.
+    pub fn set_marker(&mut self, marker: Marker) {
+        self.marker = Some(marker);
+    }
+
+    /// The marker set, taken (a portfolio's asks for every token at once).
+    pub fn take_marker(&mut self) -> Option<Marker> {
+        self.marker.take()
     }
 
     /// The token id.
@@ -351,6 +451,15 @@ impl Feed for LiveFeed {
         self.drain_events(&mut out);
         out
     }
+    fn marks(&mut self) -> Option<(i64, Vec<Option<f64>>)> {
+        if !self.marks {
+            return None;
+        }
+        if let Some((t, p)) = self.source.mark() {
+            return Some((t, vec![Some(p)]));
+        }
+        self.marker.as_mut()?.due()
+    }
 }
 
 /// Several tokens on one clock, with shared cash (a portfolio): a time is stepped once every
@@ -358,6 +467,8 @@ impl Feed for LiveFeed {
 /// steps the union of the tokens' times.
 pub struct MultiFeed {
     pub feeds: Vec<LiveFeed>,
+    /// Prices of every token in one request (AVE's batch prices), between bar closes.
+    pub marker: Option<Marker>,
 }
 
 impl Feed for MultiFeed {
@@ -405,6 +516,19 @@ impl Feed for MultiFeed {
             f.drain_events(&mut out);
         }
         out
+    }
+    fn marks(&mut self) -> Option<(i64, Vec<Option<f64>>)> {
+        if let Some(m) = &mut self.marker {
+            return m.due();
+        }
+        // Streams: each token's forming bar, as it was pushed.
+        let seen: Vec<Option<(i64, f64)>> = self
+            .feeds
+            .iter_mut()
+            .map(|f| if f.marks { f.source.mark() } else { None })
+            .collect();
+        let t = seen.iter().flatten().map(|m| m.0).max()?;
+        Some((t, seen.iter().map(|m| m.map(|m| m.1)).collect()))
     }
 }
 

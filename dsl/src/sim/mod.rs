@@ -21,7 +21,7 @@ use crate::backtest::{BacktestConfig, BacktestResult};
 use crate::bars::Bars;
 use crate::error::Result;
 use crate::order::ExitReason;
-use crate::store::sim::{Batch, SimStore};
+use crate::store::sim::{Batch, Held, Marks, SimStore};
 use crate::strategy::{BarLogic, StrategyOptions};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -122,6 +122,12 @@ pub trait Feed {
     /// recoveries, recorded in `sim_signals` with action `gap`.
     fn take_events(&mut self) -> Vec<(i64, String, String)> {
         Vec::new()
+    }
+    /// Prices seen since the last call between bar closes, per asset, and when (a live feed:
+    /// AVE's batch prices, or the bar forming on a stream). Display only: the engine trades on
+    /// closed bars.
+    fn marks(&mut self) -> Option<(i64, Vec<Option<f64>>)> {
+        None
     }
 }
 
@@ -266,6 +272,10 @@ pub fn run(
     let mut last_poll = Instant::now();
     let started = Instant::now();
     let mut fed: u64 = 0;
+    // The latest price of each token seen since the last bar (live feeds, for the display).
+    let mut marked: Vec<Option<f64>> = vec![None; n_assets];
+    // When the last stepped bar closed: a price from before then is older than its close.
+    let mut last_close = i64::MIN;
     let outcome = loop {
         if sink.step >= s.skip {
             sink.durable = true;
@@ -279,7 +289,7 @@ pub fn run(
             match control.get() {
                 Request::Run => {}
                 Request::Pause => {
-                    flush(store, s, &mut sink, shown)?;
+                    flush(store, s, &mut sink, &engine.account, shown)?;
                     store.set_status(s.id, "paused", None)?;
                     let mut beat = Instant::now();
                     while control.get() == Request::Pause {
@@ -331,13 +341,31 @@ pub fn run(
             for (time, token, message) in events {
                 sink.batch.events.push((sink.step, time, token, message));
             }
-            flush(store, s, &mut sink, shown)?;
+            flush(store, s, &mut sink, &engine.account, shown)?;
         }
         let t = match next {
             Next::Bar(t) => t,
             Next::End => break Outcome::Finished,
             Next::Wait(d) => {
-                // Between bars: keep the heartbeat and the requests flowing.
+                // Between bars: the latest prices for the display, the heartbeat and the
+                // requests.
+                if sink.durable
+                    && let Some((time, prices)) = feed.marks()
+                    && time >= last_close
+                {
+                    for (m, p) in marked.iter_mut().zip(prices) {
+                        if let Some(p) = p.filter(|x| x.is_finite()) {
+                            *m = Some(p);
+                        }
+                    }
+                    let prices = s
+                        .tokens
+                        .iter()
+                        .zip(&marked)
+                        .filter_map(|(t, p)| Some((t.clone(), (*p)?)))
+                        .collect();
+                    store.set_marks(s.id, &Marks { time, prices })?;
+                }
                 std::thread::sleep(d.min(Duration::from_millis(100)));
                 if last_poll.elapsed() >= Duration::from_millis(250) {
                     last_poll = Instant::now();
@@ -352,7 +380,12 @@ pub fn run(
         for p in &present {
             last_bar[p.asset] = Some(p.bar);
         }
+        // A bar's close is newer than any price seen before it.
+        marked.iter_mut().for_each(|m| *m = None);
         let bars = feed.bars();
+        if let Some(b) = bars.first() {
+            last_close = t + b.interval.seconds();
+        }
         engine.step(t, &present, &bars, logics, s.opts, &mut sink)?;
         sink.step += 1;
         if sink.durable {
@@ -362,12 +395,12 @@ pub fn run(
                 Pace::Max => last_commit.elapsed() >= Duration::from_millis(MAX_BATCH_MS),
             };
             if due {
-                flush(store, s, &mut sink, shown)?;
+                flush(store, s, &mut sink, &engine.account, shown)?;
                 last_commit = Instant::now();
             }
         }
     };
-    flush(store, s, &mut sink, shown)?;
+    flush(store, s, &mut sink, &engine.account, shown)?;
     let bars = feed.bars();
     let result = BacktestResult::build(sink.rec, &engine, &bars, s.opts, s.cfg);
     Ok((outcome, result))
@@ -377,6 +410,7 @@ fn flush(
     store: &mut SimStore,
     s: &Setup,
     sink: &mut SimSink,
+    account: &Account,
     shown: &mut dyn FnMut(&Batch),
 ) -> Result<()> {
     if sink.batch.is_empty()
@@ -386,10 +420,48 @@ fn flush(
     {
         return store.heartbeat(s.id);
     }
+    // The positions change with a bar or a fill (a stop closes them between bars).
+    if sink.durable && (!sink.batch.is_empty() || !sink.batch.fills.is_empty()) {
+        sink.batch.positions = serde_json::to_string(&held(account, &s.tokens)).ok();
+    }
     store.commit(s.id, &s.tokens, &sink.batch)?;
     shown(&sink.batch);
     sink.batch.clear(sink.step);
     Ok(())
+}
+
+/// The open positions, as the card and `sim show` display them.
+fn held(account: &Account, tokens: &[String]) -> Vec<Held> {
+    account
+        .positions
+        .iter()
+        .enumerate()
+        .filter_map(|(asset, p)| {
+            let side = p.side()?;
+            let long = side == crate::order::Side::Buy;
+            let trail = p.protect.trail.map(|t| {
+                if long {
+                    p.protect.best * (1.0 - t)
+                } else {
+                    p.protect.best * (1.0 + t)
+                }
+            });
+            let stop = match (p.protect.stop_loss, trail) {
+                (Some(a), Some(b)) => Some(if long { a.max(b) } else { a.min(b) }),
+                (a, b) => a.or(b),
+            };
+            Some(Held {
+                token: tokens.get(asset).cloned().unwrap_or_default(),
+                side: if long { "long" } else { "short" }.into(),
+                qty: p.qty.abs(),
+                entry: p.avg_price,
+                since: p.entry_time,
+                price: p.mark,
+                stop: stop.filter(|x| x.is_finite()),
+                take: p.protect.take_profit.filter(|x| x.is_finite()),
+            })
+        })
+        .collect()
 }
 
 /// Closes every open position at its last close (a stop or an emergency stop), recording a

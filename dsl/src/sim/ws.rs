@@ -94,6 +94,8 @@ pub struct WsSource {
     rest_every: Duration,
     last_rest: Option<Instant>,
     events: Vec<String>,
+    /// The newest push last reported by `mark` (open time, close).
+    marked: Option<(i64, f64)>,
 }
 
 impl WsSource {
@@ -122,6 +124,7 @@ impl WsSource {
             rest_every,
             last_rest: None,
             events: Vec::new(),
+            marked: None,
         }
     }
 
@@ -237,6 +240,17 @@ impl BarSource for WsSource {
         ))
     }
 
+    fn mark(&mut self) -> Option<(i64, f64)> {
+        let newest = {
+            let st = self.shared.lock();
+            st.candles.get(&st.latest).map(|c| (c.time, c.close))
+        }?;
+        if self.marked == Some(newest) {
+            return None;
+        }
+        self.marked = Some(newest);
+        Some((self.clock.now() as i64, newest.1))
+    }
     fn take_events(&mut self) -> Vec<String> {
         let mut out = std::mem::take(&mut self.events);
         out.append(&mut self.shared.lock().events);

@@ -3,7 +3,9 @@
 //! final stats), `sim_signals` (the platforms' columns: action buy / sell / hold / halt, or
 //! `gap` for a live feed event, token, price, confidence, reasoning, executed, time),
 //! `sim_fills`, `sim_trades` and `sim_equity`
-//! (the equity curve in chunks, one column blob per commit, see [`super::columns`]).
+//! (the equity curve in chunks, one column blob per commit, see [`super::columns`]), and
+//! `sim_state` (the open positions as of the last committed bar, and the latest prices seen
+//! between bar closes: what the card and `sim show` display).
 //!
 //! [`SimStore::commit`] writes whole bars only, and all of a batch's rows with the progress
 //! counter in ONE transaction: after a crash the database holds a prefix of the run, never half a
@@ -13,6 +15,7 @@ use super::columns::{BlobWriter, Col, column, read_blob};
 use crate::backtest::sink::{Fill, Signal, Trade};
 use crate::error::{DslError, Result};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 
@@ -77,6 +80,11 @@ CREATE TABLE IF NOT EXISTS sim_trades (
     exit_reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sim_trades_by_sim ON sim_trades(sim_id, step);
+CREATE TABLE IF NOT EXISTS sim_state (
+    sim_id      INTEGER PRIMARY KEY REFERENCES simulations(id) ON DELETE CASCADE,
+    positions   TEXT NOT NULL DEFAULT '[]',
+    marks       TEXT
+);
 CREATE TABLE IF NOT EXISTS sim_equity (
     sim_id      INTEGER NOT NULL REFERENCES simulations(id) ON DELETE CASCADE,
     first_step  INTEGER NOT NULL,
@@ -126,6 +134,55 @@ pub struct SimRow {
     pub request: Option<String>,
     pub reason: Option<String>,
     pub stats: Option<Value>,
+    /// Open positions as of the last committed bar.
+    pub positions: Vec<Held>,
+    /// The latest prices seen since that bar (a live feed between bar closes).
+    pub marks: Option<Marks>,
+}
+
+/// An open position as of a committed bar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Held {
+    pub token: String,
+    /// `long` or `short`.
+    pub side: String,
+    pub qty: f64,
+    /// Average entry price.
+    pub entry: f64,
+    /// Entry time (unix seconds).
+    pub since: i64,
+    /// The bar's close (or the latest fill).
+    pub price: f64,
+    /// The stop in force (the tighter of the fixed and the trailing one), if any.
+    pub stop: Option<f64>,
+    pub take: Option<f64>,
+}
+
+impl Held {
+    /// Unrealized P&L at `price` (before exit fees).
+    pub fn pnl_at(&self, price: f64) -> f64 {
+        let d = price - self.entry;
+        if self.side == "short" {
+            -d * self.qty
+        } else {
+            d * self.qty
+        }
+    }
+}
+
+/// Prices seen between bar closes: display only (the engine trades on closed bars).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Marks {
+    /// When they were read (unix seconds on the simulation's clock).
+    pub time: i64,
+    /// (token, price), for the tokens that have one.
+    pub prices: Vec<(String, f64)>,
+}
+
+impl Marks {
+    pub fn price(&self, token: &str) -> Option<f64> {
+        self.prices.iter().find(|(t, _)| t == token).map(|p| p.1)
+    }
 }
 
 /// What one commit holds: the events of whole steps `first_step..first_step + time.len()`.
@@ -142,6 +199,8 @@ pub struct Batch {
     /// (step, time, token, message): a live feed's gaps and recoveries, stored in `sim_signals`
     /// with action `gap` (not executed, no price).
     pub events: Vec<(i64, i64, String, String)>,
+    /// The open positions after the batch's last step (JSON of [`Held`]s), written with it.
+    pub positions: Option<String>,
 }
 
 impl Batch {
@@ -156,6 +215,7 @@ impl Batch {
         self.fills.clear();
         self.trades.clear();
         self.events.clear();
+        self.positions = None;
     }
 }
 
@@ -284,6 +344,14 @@ impl SimStore {
                     .map_err(db_err)?;
             }
         }
+        if let Some(p) = &b.positions {
+            // The prices seen before this bar are older than its close: dropped.
+            tx.execute(
+                "INSERT INTO sim_state (sim_id, positions, marks) VALUES (?1, ?2, NULL) ON CONFLICT(sim_id) DO UPDATE SET positions = excluded.positions, marks = NULL",
+                params![id, p],
+            )
+            .map_err(db_err)?;
+        }
         if b.is_empty() {
             // Feed events between bars: no step, no equity point.
             tx.execute(
@@ -305,6 +373,23 @@ impl SimStore {
         tx.execute(
             "UPDATE simulations SET steps = ?2, last_time = ?3, equity = ?4, heartbeat = ?5 WHERE id = ?1",
             params![id, steps, b.time.last(), b.equity.last(), now()],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)
+    }
+
+    /// Records the prices seen between bar closes (with the heartbeat).
+    pub fn set_marks(&mut self, id: i64, marks: &Marks) -> Result<()> {
+        let m = serde_json::to_string(marks).map_err(db_err)?;
+        let tx = crate::sqlite::write_tx(&mut self.conn).map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO sim_state (sim_id, marks) VALUES (?1, ?2) ON CONFLICT(sim_id) DO UPDATE SET marks = excluded.marks",
+            params![id, m],
+        )
+        .map_err(db_err)?;
+        tx.execute(
+            "UPDATE simulations SET heartbeat = ?2 WHERE id = ?1",
+            params![id, now()],
         )
         .map_err(db_err)?;
         tx.commit().map_err(db_err)
@@ -388,7 +473,7 @@ impl SimStore {
 
     fn rows(&self, tail: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<SimRow>> {
         let sql = format!(
-            "SELECT id, created_at, name, status, source, tokens, config, strategy, provenance, heartbeat, steps, last_time, equity, request, reason, stats, pid FROM simulations {tail}"
+            "SELECT id, created_at, name, status, source, tokens, config, strategy, provenance, heartbeat, steps, last_time, equity, request, reason, stats, pid, st.positions, st.marks FROM simulations LEFT JOIN sim_state st ON st.sim_id = simulations.id {tail}"
         );
         let mut st = self.conn.prepare(&sql).map_err(db_err)?;
         let t = now();
@@ -399,6 +484,8 @@ impl SimStore {
                 let live = is_active(&status);
                 let tokens: String = r.get(5)?;
                 let stats: Option<String> = r.get(15)?;
+                let positions: Option<String> = r.get(17)?;
+                let marks: Option<String> = r.get(18)?;
                 Ok(SimRow {
                     id: r.get(0)?,
                     created_at: r.get(1)?,
@@ -420,6 +507,10 @@ impl SimStore {
                     request: r.get(13)?,
                     reason: r.get(14)?,
                     stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
+                    positions: positions
+                        .and_then(|p| serde_json::from_str(&p).ok())
+                        .unwrap_or_default(),
+                    marks: marks.and_then(|m| serde_json::from_str(&m).ok()),
                 })
             })
             .map_err(db_err)?;

@@ -109,6 +109,12 @@ pub(super) fn live_feed(
         }
         end = Some(end.map_or(t, |e| e.min(t)));
     }
+    let marks = match o.get("marks") {
+        None => true,
+        Some(v) => v
+            .as_bool()
+            .map_err(|_| rt_err("marks must be true or false"))?,
+    };
     let start = resume.map(|(s, _)| s);
     if let Some((_, e)) = resume {
         end = e;
@@ -200,7 +206,7 @@ pub(super) fn live_feed(
             } else {
                 (Box::new(rest), poll)
             };
-            LiveFeed::new(
+            let mut feed = LiveFeed::new(
                 &wire,
                 interval,
                 source,
@@ -210,7 +216,13 @@ pub(super) fn live_feed(
                 poll,
                 start,
             )
-            .map_err(sim_err)
+            .map_err(sim_err)?;
+            feed.marks = marks;
+            // Polled bars longer than the polling period: prices in between, as often.
+            if marks && !ws && poll_s < interval.seconds() as f64 {
+                feed.marks_every = Some(poll);
+            }
+            Ok(feed)
         }
     }
 }
