@@ -237,3 +237,66 @@ fn a_replay_refuses_a_strategy_that_looks_ahead() {
     s.execute("simulate(bars, |b| strategy(#{ entry: b.close > sma(b.close, 20), exit: b.close < sma(b.close, 20) })).wait()")
         .expect("a rolling window does not look ahead");
 }
+
+/// The card explains itself: an order no fill has answered is `pending` while the simulation
+/// runs and `not filled` once it ended; the status is said once; the chart's box is there
+/// from the first render.
+#[test]
+fn the_card_marks_unfilled_orders_and_says_the_status_once() {
+    let mut s = Session::new(Config::for_home(home("card")));
+    s.execute(
+        "let bars = klines(\"demo:BTC\", \"1h\", #{ limit: 200 });
+         let low = strategy(#{ on_bar: |ctx| { if ctx.bar_index == 0 { ctx.order(#{ type: \"limit\", side: \"buy\", price: ctx.close() * 0.5, size_pct: 50 }); } } });
+         let p = simulate(bars, low, #{ speed: 20, name: \"low bid\" });",
+    )
+    .expect("start");
+    let card = |s: &mut Session| {
+        let v = s.execute("p").expect("p").value.expect("a card");
+        (
+            v.plain().unwrap_or_default().to_string(),
+            v.data
+                .get("text/html")
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_string(),
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (mut text, mut html) = card(&mut s);
+    while !text.contains(" pending") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (text, html) = card(&mut s);
+    }
+    assert!(text.contains(": running |"), "{text}");
+    assert!(text.contains("source replay of demo:BTC 1h"), "{text}");
+    assert!(text.contains("\n  recent signals:\n    "), "{text}");
+    assert!(
+        text.contains(" buy (") && text.contains(" pending"),
+        "{text}"
+    );
+    assert!(
+        html.contains("<svg") && html.contains("recent signals:"),
+        "{html}"
+    );
+    s.execute("p.stop(); p.wait();").expect("stop");
+    let (text, _) = card(&mut s);
+    assert!(text.contains("'low bid': stopped |"), "{text}");
+    assert_eq!(
+        text.matches("stopped").count(),
+        1,
+        "the status once: {text}"
+    );
+    assert!(text.contains(" not filled: the run ended"), "{text}");
+    assert!(!text.contains(" pending"), "{text}");
+    // A stop with a reason of its own says it next to the status.
+    s.execute(
+        "let q = simulate(bars, low, #{ speed: 20 }); q.emergency_stop(\"drawdown alarm\"); q.wait();",
+    )
+    .expect("emergency stop");
+    let v = s.execute("q").expect("q").value.expect("a card");
+    let text = v.plain().unwrap_or_default();
+    assert!(
+        text.contains(": stopped (emergency stop: drawdown alarm) |"),
+        "{text}"
+    );
+}

@@ -19,8 +19,9 @@ from conftest import ROOT
 GALLERY = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-# A simulation card's wall-clock run time ("| elapsed 0s |"): how long the machine took, not a result.
-ELAPSED = re.compile(r" \| elapsed [0-9dhms ]+?(?= \|)")
+# A simulation card's wall-clock run time ("| elapsed 0s |", in the HTML "| elapsed 0s</div>"): how
+# long the machine took, not a result.
+ELAPSED = re.compile(r" \| elapsed [0-9dhms ]+?(?= \||<)")
 
 
 def normalized(nb):

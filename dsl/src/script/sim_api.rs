@@ -497,9 +497,9 @@ fn simulate(
                     .collect::<Vec<_>>()
                     .join("; ")
             } else if all.len() == 1 {
-                format!("replay of {}", tokens[0])
+                format!("replay of {} {}", tokens[0], all[0].interval.name())
             } else {
-                format!("replay of {}", tokens.join(", "))
+                format!("replay of {} {}", tokens.join(", "), all[0].interval.name())
             };
             let id = store
                 .create(&NewSim {
