@@ -292,9 +292,14 @@ fn chart(e: &[f64], cash: f64) -> String {
             .fold((f64::NEG_INFINITY, f64::INFINITY), |(a, b), &x| {
                 (a.max(x), b.min(x))
             });
-        for (v, yy, base) in [(top, 1.0, "hanging"), (bottom, h - 1.0, "auto")] {
+        let labels: &[(f64, f64, &str)] = if top > bottom {
+            &[(top, 1.0, "hanging"), (bottom, h - 1.0, "auto")]
+        } else {
+            &[(top, y(top), "middle")]
+        };
+        for &(v, yy, base) in labels {
             svg.push_str(&format!(
-                "<text x=\"{w}\" y=\"{yy}\" text-anchor=\"end\" dominant-baseline=\"{base}\" font-size=\"10\" fill=\"#6b7280\">{v:.2}</text>"
+                "<text x=\"{w}\" y=\"{yy:.1}\" text-anchor=\"end\" dominant-baseline=\"{base}\" font-size=\"10\" fill=\"#6b7280\">{v:.2}</text>"
             ));
         }
     } else {
