@@ -58,6 +58,7 @@ fn main() {
             cfg: &cfg,
             pace: Pace::Max,
             skip: 0,
+            closed: None,
             first_bar: vec![0],
         };
         let mut l = sig.clone();

@@ -300,3 +300,79 @@ fn the_card_marks_unfilled_orders_and_says_the_status_once() {
         "{text}"
     );
 }
+
+/// A simulation stopped with its positions closed resumes flat, as its store says it is: the
+/// re-run closes them where the stop did, and the equity carries on from the cash it left.
+#[test]
+fn a_stop_that_closed_positions_resumes_flat() {
+    let h = home("stopresume");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    s.execute(
+        "let bars = klines(\"demo:BTC\", \"1h\", #{ limit: 400 });
+         let hold = strategy(#{ on_bar: |ctx| { if ctx.bar_index == 0 { ctx.buy(#{ size_pct: 50 }); } } });
+         let a = simulate(bars, hold, #{ speed: 40, name: \"hold\" });",
+    )
+    .expect("start");
+    let store = SimStore::open(&h.join("stratbook.sqlite")).expect("store");
+    let id = s
+        .variable("a")
+        .expect("a")
+        .read_lock::<SimValue>()
+        .expect("a Sim")
+        .id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while store
+        .get(id)
+        .expect("row")
+        .expect("sim")
+        .positions
+        .is_empty()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    s.execute("a.stop(); a.wait();").expect("stop");
+    let row = store.get(id).expect("row").expect("sim");
+    assert_eq!(row.status, "stopped");
+    let f = store.table(id, SimTable::Fills).expect("fills");
+    assert!(
+        row.positions.is_empty(),
+        "the stop closed the position: {:?} {f:?}",
+        row.positions
+    );
+    let stopped_at = row.steps;
+    assert!(stopped_at < 400, "stopped part-way: {stopped_at}");
+    let (_, before) = store.equity(id).expect("equity");
+    let cash_left = row.equity.expect("equity");
+    s.execute(&format!(
+        "let b = simulate(bars, hold, #{{ resume: {id} }}); b.wait(); let rep = b.report();"
+    ))
+    .expect("resume");
+    let row = store.get(id).expect("row").expect("sim");
+    assert_eq!(row.status, "finished");
+    assert_eq!(row.steps, 400);
+    assert!(row.positions.is_empty(), "still flat: {:?}", row.positions);
+    let (_, e) = store.equity(id).expect("equity");
+    assert_eq!(
+        &e[..before.len()],
+        &before[..],
+        "the committed curve is kept"
+    );
+    assert!(
+        e[before.len()..].iter().all(|x| *x == cash_left),
+        "flat after the stop, equity stays {cash_left}: {:?}",
+        &e[before.len()..before.len() + 5]
+    );
+    let trades = store.table(id, SimTable::Trades).expect("trades");
+    assert_eq!(trades[0].1.len(), 1, "one trade: the one the stop closed");
+    let audit = store.audit(id).expect("audit");
+    assert_eq!(audit[0], audit[1], "one equity point per step");
+    let rep = s.variable("rep").expect("rep");
+    let rep = rep
+        .read_lock::<ResultValue>()
+        .expect("a report")
+        .result
+        .clone();
+    assert_eq!(rep.trades.len(), 1, "the report agrees with the store");
+    assert_eq!(*rep.equity.last().unwrap(), cash_left);
+}

@@ -479,6 +479,13 @@ fn simulate(
         })
         .collect::<Vec<_>>()
         .join("; ");
+    // A stop closed the positions at its last bar (all but `stop(#{ close: false })`): the
+    // resumed run closes them again where it takes over, as the committed rows say it did.
+    let closed = resumed
+        .as_ref()
+        .filter(|r| r.status == "stopped")
+        .and_then(|r| r.reason.clone())
+        .filter(|why| why != crate::sim::KEPT);
     let (id, skip) = match &resumed {
         Some(row) => {
             if row.source.starts_with("live ") != live.is_some() {
@@ -548,8 +555,8 @@ fn simulate(
             let db = config.db_path();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run_thread(
-                    id, store, feed, plans, opts_v, cfg, tokens, pace, skip, config, global, agent,
-                    &l,
+                    id, store, feed, plans, opts_v, cfg, tokens, pace, skip, closed, config,
+                    global, agent, &l,
                 )
             }))
             .unwrap_or_else(|p| {
@@ -715,6 +722,7 @@ fn run_thread(
     tokens: Vec<String>,
     pace: Pace,
     skip: i64,
+    closed: Option<String>,
     config: Config,
     global: GlobalRuntimeState,
     agent: Option<Arc<AgentRun>>,
@@ -788,6 +796,7 @@ fn run_thread(
         cfg: &cfg,
         pace,
         skip,
+        closed,
         first_bar: match &feed {
             FeedSpec::Live(fs) => fs.iter().map(|f| f.warmup).collect(),
             FeedSpec::Replay(b) => vec![0; b.len()],

@@ -210,6 +210,9 @@ impl Sink for SimSink {
     }
 }
 
+/// The reason of a stop that kept the positions open (`stop(#{ close: false })`).
+pub const KEPT: &str = "stopped, positions kept";
+
 /// How a simulation ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -237,6 +240,10 @@ pub struct Setup<'s> {
     pub pace: Pace,
     /// Steps already committed (a resume): re-run silently, then continue.
     pub skip: i64,
+    /// The resumed run was stopped with its positions closed at its last bar, for this reason:
+    /// the re-run closes them there too (silently: the rows are committed), so the account it
+    /// continues with is the one the store holds.
+    pub closed: Option<String>,
     /// Bars each token's table holds before the first step (a live feed's warm-up history).
     pub first_bar: Vec<usize>,
 }
@@ -278,6 +285,12 @@ pub fn run(
     let mut last_close = i64::MIN;
     let outcome = loop {
         if sink.step >= s.skip {
+            if !sink.durable
+                && s.skip > 0
+                && let Some(why) = &s.closed
+            {
+                close_all(&mut engine.account, &last_bar, &mut sink, why);
+            }
             sink.durable = true;
             // Requests: from this process at every step, from the database a few times a second.
             if last_poll.elapsed() >= Duration::from_millis(250) {
@@ -307,7 +320,7 @@ pub fn run(
                 }
                 r @ (Request::Stop | Request::StopKeep | Request::Emergency) => {
                     let why = control.reason().unwrap_or_else(|| match r {
-                        Request::StopKeep => "stopped, positions kept".into(),
+                        Request::StopKeep => KEPT.into(),
                         Request::Emergency => "emergency stop".into(),
                         _ => "stopped".into(),
                     });

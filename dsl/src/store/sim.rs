@@ -275,7 +275,15 @@ impl SimStore {
 
     /// Writes a batch of whole steps, the progress counter and the heartbeat in one transaction.
     pub fn commit(&mut self, id: i64, tokens: &[String], b: &Batch) -> Result<()> {
-        if b.is_empty() && b.events.is_empty() {
+        // A batch without a bar still matters when it holds rows: a stop's closing fills come
+        // after the last bar's commit.
+        if b.is_empty()
+            && b.events.is_empty()
+            && b.signals.is_empty()
+            && b.fills.is_empty()
+            && b.trades.is_empty()
+            && b.positions.is_none()
+        {
             return self.heartbeat(id);
         }
         let tok = |a: usize| tokens.get(a).map_or("", String::as_str);
@@ -353,7 +361,7 @@ impl SimStore {
             .map_err(db_err)?;
         }
         if b.is_empty() {
-            // Feed events between bars: no step, no equity point.
+            // Feed events between bars, a stop's closing fills: no step, no equity point.
             tx.execute(
                 "UPDATE simulations SET heartbeat = ?2 WHERE id = ?1",
                 params![id, now()],
