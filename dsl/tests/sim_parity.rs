@@ -376,3 +376,127 @@ fn a_stop_that_closed_positions_resumes_flat() {
     assert_eq!(rep.trades.len(), 1, "the report agrees with the store");
     assert_eq!(*rep.equity.last().unwrap(), cash_left);
 }
+
+/// A resume continues the same run or is refused, naming what differs; a window of `from` /
+/// `to` replays what backtest() runs on it.
+#[test]
+fn a_resume_must_be_the_same_run_and_from_to_slice_a_replay() {
+    let h = home("resumecheck");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    s.execute(
+        "let bars = klines(\"demo:BTC\", \"1h\", #{ limit: 600 });
+         let eth = klines(\"demo:ETH\", \"1h\", #{ limit: 600 });
+         let s = std::strategies::sma_cross(bars, 10, 30);
+         let a = simulate(bars, s, #{ fee_pct: 0.1, speed: 50 });
+         sleep(0.2); a.stop(); a.wait();",
+    )
+    .expect("a stopped replay");
+    let refused = |s: &mut Session, cell: &str, want: &str| {
+        let e = s.execute(cell).expect_err(cell).to_string();
+        assert!(e.contains(want), "{cell}: {e}");
+    };
+    refused(
+        &mut s,
+        "simulate(eth, s, #{ fee_pct: 0.1, resume: a.id })",
+        "ran with demo:BTC, not demo:ETH",
+    );
+    refused(
+        &mut s,
+        "simulate(bars, s, #{ fee_pct: 2.0, resume: a.id })",
+        "fee_pct 0.1, not 2.0",
+    );
+    refused(
+        &mut s,
+        "simulate(bars, std::strategies::sma_cross(bars, 5, 30), #{ fee_pct: 0.1, resume: a.id })",
+        "another strategy",
+    );
+    refused(
+        &mut s,
+        "let t = bars.tail(300); simulate(t, std::strategies::sma_cross(t, 10, 30), #{ fee_pct: 0.1, resume: a.id })",
+        "another strategy",
+    );
+    s.execute(
+        "let ob = strategy(#{ on_bar: |ctx| { if ctx.position == 0 { ctx.buy(); } } });
+         let o = simulate(bars, ob, #{ speed: 50 }); sleep(0.2); o.stop(); o.wait();",
+    )
+    .expect("an on_bar replay stopped");
+    refused(
+        &mut s,
+        "simulate(bars.tail(300), ob, #{ resume: o.id })",
+        "other bars (demo:BTC 1h 600 bars",
+    );
+    refused(
+        &mut s,
+        "a.stop(#{ keep: true })",
+        "unknown stop option 'keep'",
+    );
+    refused(
+        &mut s,
+        "simulate(bars, s, #{ sped: 5 })",
+        "(did you mean 'speed'?)",
+    );
+    refused(
+        &mut s,
+        "simulate(42, s, #{ max_duration: \"1h\" })",
+        "simulate runs on a token id",
+    );
+    // The same run resumes, with the reason it stopped gone from its card.
+    s.execute("let b = simulate(bars, s, #{ fee_pct: 0.1, resume: a.id }); b.wait();")
+        .expect("the same run resumes");
+    let v = s.execute("b").expect("b").value.expect("a card");
+    let text = v.plain().unwrap_or_default();
+    assert!(text.contains(": finished |"), "{text}");
+    refused(
+        &mut s,
+        "simulate(bars, s, #{ fee_pct: 0.1, resume: a.id })",
+        "finished",
+    );
+    // from / to: the replay runs on the window, as the backtest does.
+    s.execute(
+        "let w = #{ fee_pct: 0.1, from: \"2025-05-10\", to: \"2025-05-25\" };
+         let r = backtest(bars, s, w + #{ save: false });
+         let c = simulate(bars, s, w).wait().report();",
+    )
+    .expect("a window");
+    let r = s.variable("r").expect("r");
+    let r = r
+        .read_lock::<ResultValue>()
+        .expect("a result")
+        .result
+        .clone();
+    let c = s.variable("c").expect("c");
+    let c = c
+        .read_lock::<ResultValue>()
+        .expect("a report")
+        .result
+        .clone();
+    assert!(
+        r.equity.len() < 600 && !r.fills.is_empty(),
+        "{}",
+        r.equity.len()
+    );
+    assert_eq!(r.equity, c.equity);
+    assert_eq!(r.fills, c.fills);
+}
+
+/// A paced replay resumed after a pause goes on at its pace: the paused time is not made up
+/// in a burst. (A slow machine only makes fewer bars, never more.)
+#[test]
+fn a_paused_replay_resumes_at_its_pace() {
+    let h = home("pausepace");
+    let mut s = Session::new(Config::for_home(h.clone()));
+    s.execute(
+        "let bars = klines(\"demo:ETH\", \"1h\", #{ limit: 600 });
+         let p = simulate(bars, std::strategies::sma_cross(bars, 5, 20), #{ speed: 20 });
+         sleep(0.5); p.pause(); sleep(0.3);
+         let before = p.equity().len();
+         sleep(1.5); p.resume(); sleep(0.3);
+         let after = p.equity().len();
+         p.stop(); p.wait();",
+    )
+    .expect("pause and resume");
+    let n = |v: &str| s.variable(v).expect(v).as_int().expect("an int");
+    let (before, after) = (n("before"), n("after"));
+    // 0.3 s at 20 bars/s is 6 bars; the 1.5 s paused would add 30 more in a burst.
+    assert!(after - before < 20, "{before} -> {after}");
+}

@@ -1,6 +1,6 @@
 //! `stratbook sim`: simulations that outlive a notebook (servers, tmux, systemd, containers).
 //! `start` runs a script or notebook in the foreground and waits for every simulation it started
-//! (SIGTERM stops them gracefully: positions closed, status `stopped`); `ls`, `show`, `stop`,
+//! (SIGTERM or Ctrl-C stops them gracefully: positions closed, status `stopped`); `ls`, `show`, `stop`,
 //! `watch` and `export` work on the store under `STRATBOOK_HOME`, so they also reach a
 //! simulation running inside a kernel (`stop` goes through the database).
 
@@ -213,13 +213,25 @@ fn start(script: &std::path::Path, parameters: &[String]) -> anyhow::Result<Exit
             };
             rt.block_on(async {
                 use tokio::signal::unix::{SignalKind, signal};
-                match signal(SignalKind::terminate()) {
-                    Ok(mut term) => {
-                        term.recv().await;
-                        eprintln!("SIGTERM: stopping the simulations");
-                        sim_api::stop_all("stopped by SIGTERM");
+                match (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) {
+                    (Ok(mut term), Ok(mut int)) => {
+                        let name = tokio::select! {
+                            _ = term.recv() => "SIGTERM",
+                            _ = int.recv() => "Ctrl-C",
+                        };
+                        eprintln!("{name}: stopping the simulations (Ctrl-C again kills them at once)");
+                        sim_api::stop_all(&format!("stopped by {name}"));
+                        tokio::select! {
+                            _ = term.recv() => {}
+                            _ = int.recv() => {}
+                        }
+                        eprintln!("killed: the simulations show as interrupted; resume them with #{{ resume: id }}");
+                        std::process::exit(130);
                     }
-                    Err(e) => eprintln!("warning: SIGTERM cannot be caught ({e}); it will kill the simulations, which then show as interrupted"),
+                    (Err(e), _) | (_, Err(e)) => eprintln!("warning: SIGTERM cannot be caught ({e}); it will kill the simulations, which then show as interrupted"),
                 }
             });
         })
@@ -241,10 +253,26 @@ fn start(script: &std::path::Path, parameters: &[String]) -> anyhow::Result<Exit
     };
     let ids = sim_api::running_ids();
     if !ids.is_empty() {
-        eprintln!("waiting for simulation(s) {ids:?} (SIGTERM stops them)");
+        eprintln!("waiting for simulation(s) {ids:?} (Ctrl-C or SIGTERM stops them)");
     }
     sim_api::wait_all();
-    Ok(if ok {
+    // A simulation that failed fails the command (CI, systemd), with its error.
+    let mut failed = false;
+    if let Ok(store) = SimStore::open(&db()) {
+        for id in sim_api::started_ids() {
+            if let Ok(Some(row)) = store.get(id)
+                && row.status == "failed"
+            {
+                failed = true;
+                eprintln!(
+                    "simulation {id} '{}' failed: {}",
+                    row.name,
+                    row.reason.as_deref().unwrap_or("(no reason recorded)")
+                );
+            }
+        }
+    }
+    Ok(if ok && !failed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

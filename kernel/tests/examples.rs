@@ -239,3 +239,31 @@ simulate(bars, s, #{ speed: "max", name: "holder" }).wait();
     assert!(text.contains("position demo:BTC long "), "{text}");
     assert!(text.contains(" | stop "), "{text}");
 }
+
+/// A simulation that fails makes `sim start` fail (CI, systemd), with its error on stderr, and
+/// what it committed before the failing bar stays in the store.
+#[test]
+fn sim_start_fails_when_a_simulation_fails_and_keeps_the_bars_before_it() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let script = home.path().join("boom.rhai");
+    std::fs::write(
+        &script,
+        r#"let bars = klines("demo:BTC", "1h", #{ limit: 800 });
+let s = strategy(#{ on_bar: |ctx| { if ctx.bar_index == 500 { throw "boom at 500"; } if ctx.position == 0 { ctx.buy(); } } });
+simulate(bars, s, #{ speed: "max", name: "will fail" });
+"#,
+    )
+    .unwrap();
+    let out = stratbook(&["sim", "start", script.to_str().unwrap()], home.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("simulation 1 'will fail' failed: ") && err.contains("boom at 500"),
+        "{err}"
+    );
+    let show = stratbook(&["sim", "show", "1", "--json"], home.path());
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("sim show --json");
+    assert_eq!(v["status"], "failed", "{v}");
+    assert_eq!(v["bars"], 500, "the 500 bars before the failing one: {v}");
+    assert_eq!(v["positions"][0]["side"], "long", "{v}");
+}

@@ -187,11 +187,28 @@ pub(crate) fn signals_for(
     Ok(Some(sig))
 }
 
-fn slice_time(bars: &[Bars], from: Option<i64>, to: Option<i64>) -> Vec<Bars> {
+pub(crate) fn slice_time(bars: &[Bars], from: Option<i64>, to: Option<i64>) -> Vec<Bars> {
     if from.is_none() && to.is_none() {
         return bars.to_vec();
     }
     bars.iter().map(|b| b.between(from, to)).collect()
+}
+
+/// Warnings that make a run's result wrong (not merely thin), once per kind, on stderr: what
+/// `backtest()` and `simulate()` say before they start.
+pub(crate) fn warn_lints(rt: &Runtime, strats: &[StrategyValue], leverage: f64) {
+    let mut warned: Vec<&str> = Vec::new();
+    let lookahead = rt.lookahead.load(std::sync::atomic::Ordering::Relaxed);
+    for s in strats {
+        for w in lint::lint(s, leverage, lookahead) {
+            if matches!(w.code, "no_exit" | "lookahead" | "oversized") && !warned.contains(&w.code)
+            {
+                warned.push(w.code);
+                rt.emitter
+                    .stderr(format!("warning ({}): {}\n", w.code, w.message));
+            }
+        }
+    }
 }
 
 pub(crate) fn config_json(
@@ -241,19 +258,7 @@ fn run_backtest(
             })
             .collect::<RhaiResult<_>>()?,
     };
-    // Warnings that make the result wrong (not merely thin), once per strategy kind.
-    let mut warned: Vec<&str> = Vec::new();
-    let lookahead = rt.lookahead.load(std::sync::atomic::Ordering::Relaxed);
-    for s in &strats {
-        for w in lint::lint(s, o.cfg.leverage, lookahead) {
-            if matches!(w.code, "no_exit" | "lookahead" | "oversized") && !warned.contains(&w.code)
-            {
-                warned.push(w.code);
-                rt.emitter
-                    .stderr(format!("warning ({}): {}\n", w.code, w.message));
-            }
-        }
-    }
+    warn_lints(rt, &strats, o.cfg.leverage);
     let refs: Vec<&Bars> = all.iter().collect();
     let mut opts_v: Vec<StrategyOptions> = strats.iter().map(|s| s.opts.clone()).collect();
     if let Some(n) = &o.name {

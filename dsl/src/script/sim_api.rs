@@ -15,7 +15,9 @@ use super::backtest_api::agent::{AgentOptions, AgentRun};
 use super::backtest_api::ctx::ScriptLogic;
 use super::backtest_api::options::{StrategyValue, run_options};
 use super::backtest_api::result::{ResultValue, stats_map};
-use super::backtest_api::{StratInput, config_json, read_bars, read_strategy, signals_for};
+use super::backtest_api::{
+    StratInput, config_json, read_bars, read_strategy, signals_for, slice_time, warn_lints,
+};
 use crate::backtest::BacktestResult;
 use crate::bars::Bars;
 use crate::data::config::Config;
@@ -211,6 +213,20 @@ fn simulate(
     strat: &Dynamic,
     opts: &Map,
 ) -> RhaiResult<SimValue> {
+    // One list of what simulate takes (its own keys and the backtest's), so that a typo of
+    // `speed` is not answered with the backtest's options only.
+    if opts.contains_key("save") {
+        return Err(rt_err(
+            "a simulation is always saved (its store rows are what its card and sims() show): drop save",
+        ));
+    }
+    let mut known: Vec<&str> = SIM_KEYS.to_vec();
+    for k in super::backtest_api::options::BACKTEST_KEYS {
+        if !known.contains(k) && *k != "save" {
+            known.push(k);
+        }
+    }
+    super::api::check_keys(opts, "simulate", &known)?;
     let mut bt = opts.clone();
     let mut sim_opts = Map::new();
     for k in SIM_KEYS {
@@ -250,6 +266,11 @@ fn simulate(
                 return Err(rt_err(format!(
                     "simulation {id} is still {}; stop it first or wait",
                     row.status
+                )));
+            }
+            if row.status == "finished" {
+                return Err(rt_err(format!(
+                    "simulation {id} finished: it ran to the end of its data or its until / max_duration, so there is nothing to resume; start a new simulation"
                 )));
             }
             Some(row)
@@ -334,8 +355,15 @@ fn simulate(
                 "marks",
             ] {
                 if sim_opts.contains_key(k) {
+                    // A source that is neither a token nor Bars: that is the mistake to name.
+                    read_bars(source).map_err(|e| bad_source(source, e))?;
+                    let example = if k == "interval" {
+                        "#{ interval: \"1m\" }".to_string()
+                    } else {
+                        format!("#{{ interval: \"1m\", {k}: .. }}")
+                    };
                     return Err(rt_err(format!(
-                        "{k} is an option of live feeds (simulate(\"demo:BTC\", s, #{{ interval: \"1m\", {k}: .. }})); a replay of Bars takes speed, name and resume"
+                        "{k} is an option of live feeds (simulate(\"demo:BTC\", s, {example})); a replay of Bars takes speed, from, to, name and resume"
                     )));
                 }
             }
@@ -348,13 +376,27 @@ fn simulate(
         // model at each decision bar for as long as it runs (max_duration bounds it).
         agent_opts.max_calls = Some(u64::MAX);
     }
-    let all: Vec<Bars> = match &live {
-        Some(fs) => fs
-            .iter()
-            .flat_map(|f| f.bars().into_iter().cloned())
-            .collect(),
-        None => read_bars(source)?,
+    // A replay's bars as given, and the part `from` / `to` keep (as backtest() slices them).
+    let full: Vec<Bars> = match &live {
+        Some(fs) => {
+            if o.from.is_some() || o.to.is_some() {
+                return Err(rt_err(
+                    "from and to slice a replay's bars; a live feed starts now (warmup: bars of history first, until or max_duration: when it ends)",
+                ));
+            }
+            fs.iter()
+                .flat_map(|f| f.bars().into_iter().cloned())
+                .collect()
+        }
+        None => read_bars(source).map_err(|e| bad_source(source, e))?,
     };
+    let all = slice_time(&full, o.from, o.to);
+    if let Some(b) = all.iter().find(|b| b.is_empty()) {
+        return Err(rt_err(format!(
+            "no bars of {} between from and to: nothing to replay",
+            b.id
+        )));
+    }
     let mut factory: Option<FnPtr> = None;
     let strats: Vec<StrategyValue> = match read_strategy(strat)? {
         StratInput::One(s) => vec![*s],
@@ -394,6 +436,7 @@ fn simulate(
             })
             .collect::<RhaiResult<_>>()?,
     };
+    warn_lints(rt, &strats, o.cfg.leverage);
     let mut opts_v: Vec<StrategyOptions> = strats.iter().map(|s| s.opts.clone()).collect();
     let name = sim_opts
         .get("name")
@@ -447,8 +490,9 @@ fn simulate(
                     "vectorized signals belong to one bars table; for several tokens pass |bars| strategy(#{ entry: ... }) or use on_bar",
                 ));
             }
-            let b = &all[if strats.len() == 1 { 0 } else { k }];
-            if let Some(sig) = signals_for(s, b, None)? {
+            let k = if strats.len() == 1 { 0 } else { k };
+            let whole = live.is_none().then(|| &full[k]);
+            if let Some(sig) = signals_for(s, &all[k], whole)? {
                 plans.push(Plan::Signals(sig));
             }
         }
@@ -459,6 +503,7 @@ fn simulate(
         // What a resume needs to step through the same bars and end when this run would.
         let (start, end) = f.span();
         config["live"] = serde_json::json!({ "start": start, "end": end });
+        config["interval"] = serde_json::json!(all[0].interval.name());
     }
     let provenance = all
         .iter()
@@ -479,6 +524,15 @@ fn simulate(
         })
         .collect::<Vec<_>>()
         .join("; ");
+    if let Some(row) = &resumed {
+        let strategy = strategy_source(strat);
+        if let Some(what) = resume_differs(row, &tokens, &config, &strategy, &provenance) {
+            return Err(rt_err(format!(
+                "simulation {} ran with {what}; resume it with the same source, strategy and options (or start a new simulation)",
+                row.id
+            )));
+        }
+    }
     // A stop closed the positions at its last bar (all but `stop(#{ close: false })`): the
     // resumed run closes them again where it takes over, as the committed rows say it did.
     let closed = resumed
@@ -494,7 +548,7 @@ fn simulate(
                     row.id, row.source
                 )));
             }
-            store.set_status(row.id, "running", None).map_err(sim_err)?;
+            store.reopen(row.id).map_err(sim_err)?;
             (row.id, row.steps)
         }
         None => {
@@ -711,6 +765,79 @@ fn strategy_source(strat: &Dynamic) -> String {
     strat.type_name().to_string()
 }
 
+/// The error for a source simulate cannot read, with the forms it takes.
+fn bad_source(source: &Dynamic, e: Box<rhai::EvalAltResult>) -> Box<rhai::EvalAltResult> {
+    if source.is_map() {
+        // A map of Bars with an entry that is not: read_bars names the entry.
+        return e;
+    }
+    rt_err(format!(
+        "simulate runs on a token id (\"demo:BTC\", with an interval in the options), an array or a map of token ids (#{{ \"demo:BTC\": \"1m\", .. }}), Bars (a replay) or a map of Bars, not {}",
+        source.type_name()
+    ))
+}
+
+/// What a resume changes of the simulation it continues, if anything: the tokens, the
+/// options, the strategy's source, or a replay's bars (id, interval, count and span). A resume
+/// re-runs the committed bars silently and trusts they are the same run.
+fn resume_differs(
+    row: &SimRow,
+    tokens: &[String],
+    config: &serde_json::Value,
+    strategy: &str,
+    provenance: &str,
+) -> Option<String> {
+    if row.tokens != tokens {
+        return Some(format!(
+            "{}, not {}",
+            row.tokens.join(", "),
+            tokens.join(", ")
+        ));
+    }
+    let was: serde_json::Value = serde_json::from_str(&row.config).ok()?;
+    let (Some(was), Some(now)) = (was.as_object(), config.as_object()) else {
+        return None;
+    };
+    // The name is the simulation's own; a live span is read back from the row.
+    let mut changed: Vec<String> = was
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "strategy" | "live"))
+        .filter(|(k, v)| now.get(*k).unwrap_or(&serde_json::Value::Null) != *v)
+        .map(|(k, v)| {
+            format!(
+                "{k} {v}, not {}",
+                now.get(k).unwrap_or(&serde_json::Value::Null)
+            )
+        })
+        .collect();
+    if !changed.is_empty() {
+        changed.sort();
+        return Some(changed.join(", "));
+    }
+    // A closure's name (`anon$…`) is a hash Rhai derives from more than its text (a notebook's
+    // parameters change it), so closures are not compared: the tokens, options and bars are.
+    if row.strategy != strategy && !row.strategy.contains("anon$") && !strategy.contains("anon$") {
+        return Some(format!(
+            "another strategy ({})",
+            row.strategy.lines().next().unwrap_or("")
+        ));
+    }
+    // A replay's bars, without where they were read from (a cache or the API).
+    let bars = |p: &str| -> Vec<String> {
+        p.split("; ")
+            .map(|x| x.split(" (").next().unwrap_or(x).to_string())
+            .collect()
+    };
+    if !row.source.starts_with("live ") && bars(&row.provenance) != bars(provenance) {
+        return Some(format!(
+            "other bars ({}, not {})",
+            bars(&row.provenance).join("; "),
+            bars(provenance).join("; ")
+        ));
+    }
+    None
+}
+
 #[allow(clippy::too_many_arguments)] // the thread's inputs, moved in once
 fn run_thread(
     id: i64,
@@ -924,6 +1051,16 @@ pub fn running_ids() -> Vec<i64> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every simulation started in this process, running or ended.
+pub fn started_ids() -> Vec<i64> {
+    let mut ids: Vec<i64> = running()
+        .lock()
+        .map(|r| r.keys().copied().collect())
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids
 }
 
 /// Asks every simulation running in this process to stop (a SIGTERM to `stratbook sim start`).

@@ -19,7 +19,7 @@ use crate::backtest::engine::{Engine, Present};
 use crate::backtest::sink::{Action, Fill, Recorder, Signal, Sink, Trade};
 use crate::backtest::{BacktestConfig, BacktestResult};
 use crate::bars::Bars;
-use crate::error::Result;
+use crate::error::{DslError, Result};
 use crate::order::ExitReason;
 use crate::store::sim::{Batch, Held, Marks, SimStore};
 use crate::strategy::{BarLogic, StrategyOptions};
@@ -107,7 +107,11 @@ impl Control {
                 Request::Emergency,
                 Some("emergency stop from the command line".into()),
             ),
-            _ => {}
+            _ => {
+                if let Some(why) = what.strip_prefix("emergency:") {
+                    self.set(Request::Emergency, Some(format!("emergency stop: {why}")));
+                }
+            }
         }
     }
 }
@@ -277,7 +281,8 @@ pub fn run(
         .collect();
     let mut last_commit = Instant::now();
     let mut last_poll = Instant::now();
-    let started = Instant::now();
+    // When the paced clock started, moved on by the time spent paused.
+    let mut started = Instant::now();
     let mut fed: u64 = 0;
     // The latest price of each token seen since the last bar (live feeds, for the display).
     let mut marked: Vec<Option<f64>> = vec![None; n_assets];
@@ -302,6 +307,7 @@ pub fn run(
             match control.get() {
                 Request::Run => {}
                 Request::Pause => {
+                    let paused = Instant::now();
                     flush(store, s, &mut sink, &engine.account, shown)?;
                     store.set_status(s.id, "paused", None)?;
                     let mut beat = Instant::now();
@@ -315,6 +321,8 @@ pub fn run(
                             }
                         }
                     }
+                    // A paced replay carries on at its pace, not in a burst for the pause.
+                    started += paused.elapsed();
                     store.set_status(s.id, "running", None)?;
                     continue;
                 }
@@ -399,7 +407,28 @@ pub fn run(
         if let Some(b) = bars.first() {
             last_close = t + b.interval.seconds();
         }
-        engine.step(t, &present, &bars, logics, s.opts, &mut sink)?;
+        if let Err(e) = engine.step(t, &present, &bars, logics, s.opts, &mut sink) {
+            // The bars before this one are whole: committed, without what this one began.
+            if sink.durable {
+                let b = &mut sink.batch;
+                let whole = (sink.step - b.first_step).max(0) as usize;
+                b.time.truncate(whole);
+                b.equity.truncate(whole);
+                let step = sink.step;
+                b.signals.retain(|x| x.0 < step);
+                b.fills.retain(|x| x.0 < step);
+                b.trades.retain(|x| x.0 < step);
+                flush(store, s, &mut sink, &engine.account, shown)?;
+            }
+            return Err(match e {
+                DslError::Interrupted => e,
+                e => DslError::invalid(format!(
+                    "{e} (at the bar of {}; the {} bars before it are saved)",
+                    crate::time::format_time(t),
+                    sink.step
+                )),
+            });
+        }
         sink.step += 1;
         if sink.durable {
             fed += 1;

@@ -425,6 +425,18 @@ impl SimStore {
             .map_err(db_err)
     }
 
+    /// A resumed simulation runs again: `running`, and the reason it ended before is gone.
+    pub fn reopen(&mut self, id: i64) -> Result<()> {
+        self.set_status(id, "running", None)?;
+        self.conn
+            .execute(
+                "UPDATE simulations SET reason = NULL WHERE id = ?1",
+                params![id],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+    }
+
     pub fn set_stats(&mut self, id: i64, stats: &Value) -> Result<()> {
         self.conn
             .execute(

@@ -199,6 +199,11 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
         &["opts: map"],
         "()",
         |s: &mut SimValue, o: Map| {
+            if let Some(k) = o.keys().find(|k| k.as_str() != "close") {
+                return Err(rt_err(format!(
+                    "unknown stop option '{k}'; the one option is close: stop(#{{ close: false }}) keeps the positions open"
+                )));
+            }
             let close = o.get("close").map_or(Ok(true), |v| v.as_bool());
             match close {
                 Ok(true) => s.request(Request::Stop, "stop", Some("stopped".into())),
@@ -239,9 +244,11 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
         &["reason: string"],
         "()",
         |s: &mut SimValue, why: &str| {
+            // Through the database (a simulation of another process) the reason goes along.
+            let why = why.replace(['\n', '\r'], " ");
             s.request(
                 Request::Emergency,
-                "emergency",
+                &format!("emergency:{why}"),
                 Some(format!("emergency stop: {why}")),
             )
         },

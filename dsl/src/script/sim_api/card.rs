@@ -25,7 +25,10 @@ impl Render for SimValue {
         };
         // The reason only where it says more than the status ("stopped" is both).
         let status = match &row.reason {
-            Some(r) if *r != row.status => format!("{} ({r})", row.status),
+            // Its first line: an error's trace stays in `sims()` and `sim show`.
+            Some(r) if *r != row.status => {
+                format!("{} ({})", row.status, r.lines().next().unwrap_or_default())
+            }
             _ => row.status.clone(),
         };
         let title = format!("Simulation {} '{}'", row.id, row.name);
@@ -110,7 +113,7 @@ impl Render for SimValue {
         for l in &held {
             text.push_str(&format!("\n  {l}"));
         }
-        let recent = self.recent_signals(active, 5);
+        let recent = self.recent_signals(active, row.tokens.len() > 1, 5);
         if !recent.is_empty() {
             text.push_str("\n  recent signals:");
             for l in &recent {
@@ -160,10 +163,10 @@ impl Render for SimValue {
 }
 
 impl SimValue {
-    /// The last `n` signals, each `time action (reason)`; an order no fill answered yet is
+    /// The last `n` signals, each `time [token] action (reason)`; an order no fill answered yet is
     /// `pending` while the simulation runs (market orders fill at the next bar's open) and
     /// `not filled` once it has ended.
-    fn recent_signals(&self, active: bool, n: usize) -> Vec<String> {
+    fn recent_signals(&self, active: bool, tokens: bool, n: usize) -> Vec<String> {
         let Ok(store) = self.store() else {
             return Vec::new();
         };
@@ -192,7 +195,18 @@ impl SimValue {
         let len = t.len();
         (len.saturating_sub(n)..len)
             .map(|k| {
-                let mut l = format!("{} {} ({})", crate::time::format_time(t[k]), a[k], why[k]);
+                // A portfolio's signals name their token.
+                let token = if tokens {
+                    format!(" {}", tok[k])
+                } else {
+                    String::new()
+                };
+                let mut l = format!(
+                    "{}{token} {} ({})",
+                    crate::time::format_time(t[k]),
+                    a[k],
+                    why[k]
+                );
                 if (a[k] == "buy" || a[k] == "sell") && !filled(k) {
                     l.push_str(if active {
                         " pending"
