@@ -144,6 +144,8 @@ pub enum ExitReason {
     Reverse,
     Order,
     Halt,
+    /// Closed by a simulation's `stop()` or `emergency_stop()`.
+    Stopped,
     /// Still open at the end of the data (marked at the last close).
     Open,
 }
@@ -158,6 +160,7 @@ impl ExitReason {
             ExitReason::Reverse => "reverse",
             ExitReason::Order => "order",
             ExitReason::Halt => "halt",
+            ExitReason::Stopped => "stopped",
             ExitReason::Open => "open",
         }
     }

@@ -306,6 +306,7 @@ fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("-o and --allow-errors apply to notebooks; a script prints its outputs");
         }
         let ok = run::script::run(&args.notebook, &params, timeout)?;
+        settle_simulations();
         return Ok(if ok {
             ExitCode::SUCCESS
         } else {
@@ -333,6 +334,7 @@ fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
         timeout,
     };
     let summary = run::run(&opts)?;
+    settle_simulations();
     if let Some((cell, e)) = &summary.failed {
         let line = e.line.map(|l| format!(", line {l}")).unwrap_or_default();
         eprintln!(
@@ -350,4 +352,19 @@ fn run_notebook(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{} cell(s) raised errors (allowed)", summary.errors);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Simulations a headless run started and left running end with it: stopped with their
+/// positions kept (resumable with `#{ resume: id }`), said on stderr, rather than killed with
+/// the process and found `interrupted`.
+fn settle_simulations() {
+    let ids = dsl::script::sim_api::running_ids();
+    if ids.is_empty() {
+        return;
+    }
+    eprintln!(
+        "note: simulation(s) {ids:?} still running when the run ended: stopped with their positions kept (resume with #{{ resume: id }}); sm.wait() waits for one to end, and `stratbook sim start` keeps simulations running"
+    );
+    dsl::script::sim_api::stop_all_keeping();
+    dsl::script::sim_api::wait_all();
 }

@@ -10,7 +10,8 @@ use clap::Subcommand;
 use dsl::data::config::Config;
 use dsl::display::Render;
 use dsl::script::sim_api::{self, SimValue};
-use dsl::store::sim::{SimRow, SimStore, is_active};
+use dsl::store::columns::Col;
+use dsl::store::sim::{SimRow, SimStore, SimTable, is_active};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -65,6 +66,27 @@ fn db() -> PathBuf {
     Config::from_env().db_path()
 }
 
+/// The last `n` rows of a store table as JSON objects, oldest first.
+fn last_rows(cols: &[(String, Col)], n: usize) -> serde_json::Value {
+    let len = cols.first().map_or(0, |(_, c)| c.len());
+    let rows = (len.saturating_sub(n)..len)
+        .map(|k| {
+            cols.iter()
+                .map(|(name, c)| {
+                    let v = match c {
+                        Col::I64(v) => serde_json::json!(v[k]),
+                        Col::F64(v) => serde_json::json!(v[k]),
+                        Col::Str(v) => serde_json::json!(v[k]),
+                    };
+                    (name.clone(), v)
+                })
+                .collect::<serde_json::Map<_, _>>()
+        })
+        .map(serde_json::Value::Object)
+        .collect();
+    serde_json::Value::Array(rows)
+}
+
 fn row_json(r: &SimRow) -> serde_json::Value {
     serde_json::json!({
         "id": r.id, "name": r.name, "status": r.status, "source": r.source, "tokens": r.tokens,
@@ -94,13 +116,21 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
                     "equity"
                 );
                 for r in rows {
+                    // A long name is cut (the columns stay aligned); `show` has it whole.
+                    let name = if r.name.chars().count() > 24 {
+                        format!("{}…", r.name.chars().take(23).collect::<String>())
+                    } else {
+                        r.name.clone()
+                    };
+                    // No bar yet: no equity to show (the starting cash is in the config).
+                    let equity = r.equity.map_or("-".to_string(), |e| format!("{e:.2}"));
                     outln!(
-                        "{:>5}  {:<24} {:<12} {:>8} {:>14.2}  {}",
+                        "{:>5}  {:<24} {:<12} {:>8} {:>14}  {}",
                         r.id,
-                        r.name,
+                        name,
                         r.status,
                         r.steps,
-                        r.equity.unwrap_or(f64::NAN),
+                        equity,
                         r.source
                     );
                 }
@@ -111,12 +141,11 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
             let s = SimValue::open(db(), id)?;
             if json {
                 let mut v = row_json(&s.info()?);
-                let frames = s.frames()?;
-                if let Some((_, trades)) = frames.iter().find(|(n, _)| *n == "trades") {
-                    v["last_trades"] = serde_json::Value::String(
-                        trades.render().plain().unwrap_or_default().to_string(),
-                    );
-                }
+                // The latest rows as objects a script reads by name (the CSV / Parquet
+                // export has them all).
+                let store = SimStore::open(&db())?;
+                v["last_trades"] = last_rows(&store.table(id, SimTable::Trades)?, 10);
+                v["last_signals"] = last_rows(&store.table(id, SimTable::Signals)?, 10);
                 outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 outln!("{}", s.render().plain().unwrap_or_default());

@@ -224,6 +224,11 @@ simulate(bars, s, #{ speed: "max", name: "holder" }).wait();
     );
     let show = stratbook(&["sim", "show", "1", "--json"], home.path());
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("sim show --json");
+    // The stop-loss closed two trades; the last signal is the entry still open.
+    assert_eq!(v["last_trades"][0]["exit_reason"], "stop_loss", "{v}");
+    let sig = v["last_signals"].as_array().expect("last_signals");
+    assert_eq!(sig.last().unwrap()["action"], "buy", "{v}");
+    assert_eq!(sig.last().unwrap()["token"], "demo:BTC", "{v}");
     let p = &v["positions"][0];
     assert_eq!(p["token"], "demo:BTC");
     assert_eq!(p["side"], "long");
@@ -266,4 +271,30 @@ simulate(bars, s, #{ speed: "max", name: "will fail" });
     assert_eq!(v["status"], "failed", "{v}");
     assert_eq!(v["bars"], 500, "the 500 bars before the failing one: {v}");
     assert_eq!(v["positions"][0]["side"], "long", "{v}");
+}
+
+/// `stratbook run` of a script that leaves a simulation running stops it with its positions
+/// kept and says so, instead of ending the process under it (which reads as `interrupted`).
+#[test]
+fn a_headless_run_stops_the_simulations_it_leaves_running_and_says_so() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let script = home.path().join("nowait.rhai");
+    std::fs::write(
+        &script,
+        r#"let bars = klines("demo:BTC", "1h", #{ limit: 500 });
+simulate(bars, std::strategies::sma_cross(bars, 10, 30), #{ speed: 20, name: "left running" });
+"#,
+    )
+    .unwrap();
+    let out = stratbook(&["run", script.to_str().unwrap()], home.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("simulation(s) [1] still running when the run ended"),
+        "{err}"
+    );
+    let show = stratbook(&["sim", "show", "1", "--json"], home.path());
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("sim show --json");
+    assert_eq!(v["status"], "stopped", "{v}");
+    assert_eq!(v["reason"], "stopped, positions kept", "{v}");
 }

@@ -372,6 +372,7 @@ fn run_backtest(
         result,
         saved,
         decisions: (!records.is_empty()).then(|| Arc::new(records)),
+        title: None,
     })
 }
 

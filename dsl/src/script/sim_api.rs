@@ -1072,6 +1072,16 @@ pub fn stop_all(reason: &str) {
     }
 }
 
+/// Stops every simulation running in this process with its positions kept (status `stopped`,
+/// resumable as it stood): what `stratbook run` does with those left running when it ends.
+pub fn stop_all_keeping() {
+    if let Ok(r) = running().lock() {
+        for l in r.values() {
+            l.control.set(Request::StopKeep, None);
+        }
+    }
+}
+
 /// Blocks until every simulation started in this process has ended.
 pub fn wait_all() {
     let all: Vec<Arc<Running>> = running()

@@ -527,7 +527,9 @@ fn close_all(account: &mut Account, last_bar: &[Option<usize>], sink: &mut SimSi
             price,
         });
         let bar = bar.unwrap_or(0);
-        if let Some((fill, trade)) = account.close(asset, qty, price, time, bar, ExitReason::Halt) {
+        if let Some((fill, trade)) =
+            account.close(asset, qty, price, time, bar, ExitReason::Stopped)
+        {
             sink.on_fill(&fill);
             sink.on_trade(&trade);
         }

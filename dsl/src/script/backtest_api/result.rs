@@ -19,6 +19,9 @@ pub struct ResultValue {
     pub saved: Option<Arc<crate::store::background::Ticket>>,
     /// The LLM agent's decisions (`llm_decide`), when the strategy asked a model.
     pub decisions: Option<Arc<Vec<crate::llm::DecisionRecord>>>,
+    /// What ran, for the tear sheet's title: `None` for a backtest, `Simulation 3` for a
+    /// simulation's report.
+    pub title: Option<String>,
 }
 
 impl ResultValue {
@@ -133,7 +136,11 @@ pub fn signals_frame(r: &BacktestResult) -> crate::error::Result<Frame> {
 impl Render for ResultValue {
     fn render(&self) -> MimeBundle {
         let r = &self.result;
+        let title = self.title.as_deref().unwrap_or("Backtest");
         let mut text = r.summary();
+        if let Some(rest) = text.strip_prefix("Backtest ") {
+            text = format!("{title} {rest}");
+        }
         if let Some(d) = &self.decisions {
             let st = super::decisions::decision_stats(d);
             let v = |k: &str| st.iter().find(|(n, _)| n == k).map_or(0.0, |x| x.1);
@@ -155,7 +162,8 @@ impl Render for ResultValue {
             );
         }
         let mut html = format!(
-            "<div class=\"stratbook-backtest\"><b>Backtest {}</b> {} {}{}<table><tbody>",
+            "<div class=\"stratbook-backtest\"><b>{} {}</b> {} {}{}<table><tbody>",
+            html_escape(title),
             html_escape(&r.name),
             html_escape(&r.ids.join(", ")),
             r.interval,

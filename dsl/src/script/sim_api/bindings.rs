@@ -292,6 +292,7 @@ pub fn register(api: &mut Api, rt: &Arc<Runtime>) {
                     .ok()
                     .filter(|d| !d.is_empty())
                     .map(Arc::new),
+                title: Some(format!("Simulation {}", s.id)),
             })
             .ok_or_else(|| {
                 rt_err("the report is ready when the simulation has ended in this session (sim.wait() first)")
