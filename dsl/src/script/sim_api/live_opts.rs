@@ -115,7 +115,10 @@ pub(super) fn live_feed(
             .as_bool()
             .map_err(|_| rt_err("marks must be true or false"))?,
     };
-    let start = resume.map(|(s, _)| s);
+    // The first live bar is the one forming at `now`, the time `max_duration` counts from
+    // (the feed is built a moment later: a bar that closes meanwhile is caught up, not lost
+    // between the two clocks).
+    let start = resume.map_or(Some(now), |(s, _)| Some(s));
     if let Some((_, e)) = resume {
         end = e;
     }
