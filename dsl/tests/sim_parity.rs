@@ -87,6 +87,17 @@ fn home(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("stratbook-sim-{tag}-{}", std::process::id()))
 }
 
+/// The run a script variable holds (a backtest's result or a simulation's report).
+fn result(s: &Session, name: &str) -> std::sync::Arc<dsl::backtest::BacktestResult> {
+    let v = s
+        .variable(name)
+        .unwrap_or_else(|| panic!("no variable {name}"));
+    v.read_lock::<ResultValue>()
+        .unwrap_or_else(|| panic!("{name} is not a BacktestResult"))
+        .result
+        .clone()
+}
+
 /// Runs `backtest` and a max-speed replay of `source` and checks they agree.
 fn check(s: &mut Session, db: &std::path::Path, name: &str, source: &str, strat: &str, opts: &str) {
     let cell = format!(
@@ -96,18 +107,8 @@ fn check(s: &mut Session, db: &std::path::Path, name: &str, source: &str, strat:
          let rep = sm.report();"
     );
     s.execute(&cell).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let r = s.variable("r").expect("r");
-    let r = r
-        .read_lock::<ResultValue>()
-        .expect("a BacktestResult")
-        .result
-        .clone();
-    let rep = s.variable("rep").expect("rep");
-    let rep = rep
-        .read_lock::<ResultValue>()
-        .expect("a report")
-        .result
-        .clone();
+    let r = result(s, "r");
+    let rep = result(s, "rep");
     assert!(!r.fills.is_empty(), "{name}: a case that trades");
     eprintln!(
         "{name}: {} fills, {} trades, {} steps",
@@ -367,12 +368,7 @@ fn a_stop_that_closed_positions_resumes_flat() {
     assert_eq!(trades[0].1.len(), 1, "one trade: the one the stop closed");
     let audit = store.audit(id).expect("audit");
     assert_eq!(audit[0], audit[1], "one equity point per step");
-    let rep = s.variable("rep").expect("rep");
-    let rep = rep
-        .read_lock::<ResultValue>()
-        .expect("a report")
-        .result
-        .clone();
+    let rep = result(&s, "rep");
     assert_eq!(rep.trades.len(), 1, "the report agrees with the store");
     assert_eq!(*rep.equity.last().unwrap(), cash_left);
 }
@@ -458,18 +454,8 @@ fn a_resume_must_be_the_same_run_and_from_to_slice_a_replay() {
          let c = simulate(bars, s, w).wait().report();",
     )
     .expect("a window");
-    let r = s.variable("r").expect("r");
-    let r = r
-        .read_lock::<ResultValue>()
-        .expect("a result")
-        .result
-        .clone();
-    let c = s.variable("c").expect("c");
-    let c = c
-        .read_lock::<ResultValue>()
-        .expect("a report")
-        .result
-        .clone();
+    let r = result(&s, "r");
+    let c = result(&s, "c");
     assert!(
         r.equity.len() < 600 && !r.fills.is_empty(),
         "{}",
