@@ -146,6 +146,16 @@ fn check(s: &mut Session, db: &std::path::Path, name: &str, source: &str, strat:
     assert_eq!(pnl, &want, "{name}: stored trade pnl");
     let sig = store.table(id, SimTable::Signals).expect("signals");
     assert_eq!(sig[0].1.len(), r.signals.len(), "{name}: stored signals");
+    // The tail a card reads is the end of the whole table, in order.
+    let tail = store.table_tail(id, SimTable::Signals, 3).expect("tail");
+    let (Col::I64(all_t), Col::I64(tail_t)) = (&sig[0].1, &tail[0].1) else {
+        panic!("signal times")
+    };
+    assert_eq!(
+        tail_t[..],
+        all_t[all_t.len().saturating_sub(3)..],
+        "{name}: tail"
+    );
     let audit = store.audit(id).expect("audit");
     assert_eq!(audit[0], audit[1], "{name}: one equity point per step");
     assert_eq!(audit[5], 0, "{name}: no fill past the committed steps");

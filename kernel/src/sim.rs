@@ -66,10 +66,10 @@ fn db() -> PathBuf {
     Config::from_env().db_path()
 }
 
-/// The last `n` rows of a store table as JSON objects, oldest first.
-fn last_rows(cols: &[(String, Col)], n: usize) -> serde_json::Value {
+/// A store table's rows as JSON objects, in order.
+fn rows_json(cols: &[(String, Col)]) -> serde_json::Value {
     let len = cols.first().map_or(0, |(_, c)| c.len());
-    let rows = (len.saturating_sub(n)..len)
+    let rows = (0..len)
         .map(|k| {
             cols.iter()
                 .map(|(name, c)| {
@@ -144,8 +144,8 @@ pub fn dispatch(cmd: SimCommand) -> anyhow::Result<ExitCode> {
                 // The latest rows as objects a script reads by name (the CSV / Parquet
                 // export has them all).
                 let store = SimStore::open(&db())?;
-                v["last_trades"] = last_rows(&store.table(id, SimTable::Trades)?, 10);
-                v["last_signals"] = last_rows(&store.table(id, SimTable::Signals)?, 10);
+                v["last_trades"] = rows_json(&store.table_tail(id, SimTable::Trades, 10)?);
+                v["last_signals"] = rows_json(&store.table_tail(id, SimTable::Signals, 10)?);
                 outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 outln!("{}", s.render().plain().unwrap_or_default());

@@ -562,6 +562,16 @@ impl SimStore {
 
     /// Rows of `sim_signals`, `sim_fills` or `sim_trades` as named columns, in step order.
     pub fn table(&self, id: i64, table: SimTable) -> Result<Vec<(String, Col)>> {
+        self.rows_of(id, table, None)
+    }
+
+    /// The last `n` rows of a table, in step order: what a card or `sim show` lists, read
+    /// without the rest of a long run.
+    pub fn table_tail(&self, id: i64, table: SimTable, n: usize) -> Result<Vec<(String, Col)>> {
+        self.rows_of(id, table, Some(n))
+    }
+
+    fn rows_of(&self, id: i64, table: SimTable, tail: Option<usize>) -> Result<Vec<(String, Col)>> {
         let (name, cols): (&str, &[(&str, u8)]) = match table {
             SimTable::Signals => (
                 "sim_signals",
@@ -606,10 +616,16 @@ impl SimStore {
             ),
         };
         let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
-        let sql = format!(
-            "SELECT {} FROM {name} WHERE sim_id = ?1 ORDER BY rowid",
-            names.join(", ")
-        );
+        let sql = match tail {
+            None => format!(
+                "SELECT {} FROM {name} WHERE sim_id = ?1 ORDER BY rowid",
+                names.join(", ")
+            ),
+            Some(n) => format!(
+                "SELECT {0} FROM (SELECT rowid AS r, {0} FROM {name} WHERE sim_id = ?1 ORDER BY rowid DESC LIMIT {n}) ORDER BY r",
+                names.join(", ")
+            ),
+        };
         let mut out: Vec<(String, Col)> = cols
             .iter()
             .map(|(n, k)| {

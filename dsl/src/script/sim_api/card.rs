@@ -170,7 +170,7 @@ impl SimValue {
         let Ok(store) = self.store() else {
             return Vec::new();
         };
-        let Ok(sig) = store.table(self.id, SimTable::Signals) else {
+        let Ok(sig) = store.table_tail(self.id, SimTable::Signals, n) else {
             return Vec::new();
         };
         let (
@@ -182,7 +182,11 @@ impl SimValue {
         else {
             return Vec::new();
         };
-        let fills = store.table(self.id, SimTable::Fills).unwrap_or_default();
+        // The fills that can answer these signals: the latest ones (each fill answers a signal,
+        // so a few times `n` covers them).
+        let fills = store
+            .table_tail(self.id, SimTable::Fills, 10 * n)
+            .unwrap_or_default();
         let filled = |k: usize| match (fills.first(), fills.get(1)) {
             (Some((_, Col::I64(ft))), Some((_, Col::Str(fk)))) => ft
                 .iter()
@@ -192,8 +196,7 @@ impl SimValue {
                 .any(|(_, fk)| *fk == tok[k]),
             _ => false,
         };
-        let len = t.len();
-        (len.saturating_sub(n)..len)
+        (0..t.len())
             .map(|k| {
                 // A portfolio's signals name their token.
                 let token = if tokens {
