@@ -63,8 +63,9 @@ impl OrderKind {
     }
 }
 
-/// How much an order trades.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How much an order trades. In a run's stored config: `{"pct": 100.0}`, `{"qty": 2.0}`, ...
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Size {
     /// Percent of equity (notional, fees included), e.g. `Pct(100.0)`.
     Pct(f64),
@@ -79,7 +80,7 @@ pub enum Size {
 }
 
 /// Protective exits attached to the position an order opens.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Exits {
     pub stop_loss_pct: Option<f64>,
     pub take_profit_pct: Option<f64>,

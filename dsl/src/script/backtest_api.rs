@@ -221,8 +221,7 @@ pub(crate) fn config_json(
     serde_json::json!({
         "strategy": opts.first().map(|s| s.name.clone()), "kind": kind,
         "on_bar": on_bar.map(|o| o.0), "on_bar_fallback_bars": on_bar.map(|o| o.1),
-        "size": opts.first().map(|s| format!("{:?}", s.size)),
-        "exits": opts.first().map(|s| format!("{:?}", s.exits)),
+        "size": opts.first().map(|s| s.size), "exits": opts.first().map(|s| s.exits),
         "cash": c.cash, "fee_pct": c.fee_pct, "fee_fixed": c.fee_fixed, "slippage_pct": c.slippage_pct,
         "leverage": c.leverage, "lot_size": c.lot_size, "max_position_pct": c.max_position_pct,
         "max_drawdown_pct": c.max_drawdown_pct, "risk_free_pct": c.risk_free_pct, "from": o.from, "to": o.to,

@@ -167,6 +167,8 @@ pub(super) fn resume_differs(
     let mut changed: Vec<String> = was
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "strategy" | "live"))
+        // Rows written before size and exits were stored as JSON hold their debug text.
+        .filter(|(k, v)| !(matches!(k.as_str(), "size" | "exits") && v.is_string()))
         .filter(|(k, v)| now.get(*k).unwrap_or(&serde_json::Value::Null) != *v)
         .map(|(k, v)| {
             format!(
