@@ -125,6 +125,12 @@ fn killed_simulations_keep_a_consistent_prefix_and_resume_exactly() {
             continue; // killed before the simulation was registered
         };
         id = row.id;
+        if row.status == "finished" {
+            // It ended in the moment between the last look and the kill (the process was
+            // on its way out): nothing left to resume.
+            consistent(&store, id, &format!("kill {kills}"));
+            break;
+        }
         assert_eq!(row.status, "interrupted", "kill {kills}");
         let steps = consistent(&store, id, &format!("kill {kills}"));
         assert!(
@@ -138,11 +144,19 @@ fn killed_simulations_keep_a_consistent_prefix_and_resume_exactly() {
         kills >= 20,
         "only {kills} kills before the simulation ended"
     );
-    // Let it finish, then run the same simulation uninterrupted.
-    let st = start(home.path(), &script, &[format!("resume={id}")])
-        .wait()
-        .expect("finish");
-    assert!(st.success());
+    // Let it finish (unless it already has: a finished simulation does not resume), then run
+    // the same simulation uninterrupted.
+    let done = SimStore::open(&db)
+        .expect("store")
+        .get(id)
+        .expect("row")
+        .is_some_and(|r| r.status == "finished");
+    if !done {
+        let st = start(home.path(), &script, &[format!("resume={id}")])
+            .wait()
+            .expect("finish");
+        assert!(st.success());
+    }
     let st = start(
         home.path(),
         &script,
@@ -241,6 +255,12 @@ fn killed_live_simulations_resume_where_they_left_off() {
             continue;
         };
         id = row.id;
+        if row.status == "finished" {
+            // It ended in the moment between the last look and the kill (the process was
+            // on its way out): nothing left to resume.
+            consistent(&store, id, &format!("kill {kills}"));
+            break;
+        }
         assert_eq!(row.status, "interrupted", "kill {kills}");
         let steps = consistent(&store, id, &format!("kill {kills}"));
         assert!(
