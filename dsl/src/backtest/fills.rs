@@ -117,31 +117,39 @@ pub struct Protect {
     pub best: f64,
 }
 
+impl Protect {
+    /// The stop in force for a position on `side`: the tighter of the fixed and the trailing
+    /// one (the one that fires), with which it is.
+    pub fn stop_in_force(&self, side: Side) -> Option<(f64, ExitReason)> {
+        let long = side == Side::Buy;
+        let trail = self.trail.map(|t| {
+            if long {
+                self.best * (1.0 - t)
+            } else {
+                self.best * (1.0 + t)
+            }
+        });
+        match (self.stop_loss, trail) {
+            (Some(s), Some(t)) => {
+                let trail_wins = if long { t > s } else { t < s };
+                Some(if trail_wins {
+                    (t, ExitReason::TrailingStop)
+                } else {
+                    (s, ExitReason::StopLoss)
+                })
+            }
+            (Some(s), None) => Some((s, ExitReason::StopLoss)),
+            (None, Some(t)) => Some((t, ExitReason::TrailingStop)),
+            (None, None) => None,
+        }
+    }
+}
+
 /// Checks the protective exits of a position on `side` against `bar` (stop first, gaps at the
 /// open); returns the exit price and reason. Does not move the trailing reference.
 pub fn check_exits(p: &Protect, side: Side, bar: &BarPrices) -> Option<(f64, ExitReason)> {
     let long = side == Side::Buy;
-    let trail = p.trail.map(|t| {
-        if long {
-            p.best * (1.0 - t)
-        } else {
-            p.best * (1.0 + t)
-        }
-    });
-    // The tighter of the fixed and trailing stops is the one that fires.
-    let stop = match (p.stop_loss, trail) {
-        (Some(s), Some(t)) => {
-            let trail_wins = if long { t > s } else { t < s };
-            Some(if trail_wins {
-                (t, ExitReason::TrailingStop)
-            } else {
-                (s, ExitReason::StopLoss)
-            })
-        }
-        (Some(s), None) => Some((s, ExitReason::StopLoss)),
-        (None, Some(t)) => Some((t, ExitReason::TrailingStop)),
-        (None, None) => None,
-    };
+    let stop = p.stop_in_force(side);
     let beyond = |level: f64, price: f64, below: bool| {
         if below {
             price <= level

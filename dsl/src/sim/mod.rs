@@ -481,17 +481,7 @@ fn held(account: &Account, tokens: &[String]) -> Vec<Held> {
         .filter_map(|(asset, p)| {
             let side = p.side()?;
             let long = side == crate::order::Side::Buy;
-            let trail = p.protect.trail.map(|t| {
-                if long {
-                    p.protect.best * (1.0 - t)
-                } else {
-                    p.protect.best * (1.0 + t)
-                }
-            });
-            let stop = match (p.protect.stop_loss, trail) {
-                (Some(a), Some(b)) => Some(if long { a.max(b) } else { a.min(b) }),
-                (a, b) => a.or(b),
-            };
+            let stop = p.protect.stop_in_force(side).map(|(x, _)| x);
             Some(Held {
                 token: tokens.get(asset).cloned().unwrap_or_default(),
                 side: if long { "long" } else { "short" }.into(),
