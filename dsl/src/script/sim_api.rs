@@ -721,19 +721,19 @@ pub fn started_ids() -> Vec<i64> {
 
 /// Asks every simulation running in this process to stop (a SIGTERM to `stratbook sim start`).
 pub fn stop_all(reason: &str) {
-    if let Ok(r) = running().lock() {
-        for l in r.values() {
-            l.control.set(Request::Stop, Some(reason.to_string()));
-        }
-    }
+    request_all(Request::Stop, Some(reason));
 }
 
 /// Stops every simulation running in this process with its positions kept (status `stopped`,
 /// resumable as it stood): what `stratbook run` does with those left running when it ends.
 pub fn stop_all_keeping() {
+    request_all(Request::StopKeep, None);
+}
+
+fn request_all(what: Request, reason: Option<&str>) {
     if let Ok(r) = running().lock() {
         for l in r.values() {
-            l.control.set(Request::StopKeep, None);
+            l.control.set(what, reason.map(str::to_string));
         }
     }
 }
